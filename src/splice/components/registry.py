@@ -1,0 +1,106 @@
+"""The one registry of sources, sinks, steps and codecs.
+
+Components are found through a lazy table of ``name -> module``: the module is imported
+only when a flow (or ``splice docs``) needs the component, and its ``SPEC`` attribute is the
+component's declaration. Third-party components register the same way through the
+``splice.components`` entry-point group, with names of the form ``kind.name``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+
+from splice.components.spec import ComponentSpec, Kind
+from splice.errors import SpliceError
+
+__all__ = ["KINDS", "UnknownComponent", "all_specs", "get", "names", "suggest"]
+
+KINDS: tuple[Kind, ...] = ("source", "sink", "step", "codec")
+
+_BUILTIN: dict[Kind, dict[str, str]] = {
+    "source": {
+        "channel": "splice.connectors.channel.source",
+        "file": "splice.connectors.file.source",
+        "http": "splice.connectors.http.source",
+        "timer": "splice.connectors.timer.source",
+    },
+    "sink": {
+        "channel": "splice.connectors.channel.sink",
+        "file": "splice.connectors.file.sink",
+        "http": "splice.connectors.http.sink",
+    },
+    "step": {
+        "decode": "splice.steps.decode",
+        "encode": "splice.steps.encode",
+        "map": "splice.steps.map",
+        "validate": "splice.steps.validate",
+    },
+    "codec": {
+        "csv": "splice.codecs.csv",
+        "json": "splice.codecs.json",
+        "text": "splice.codecs.text",
+        "xml": "splice.codecs.xml",
+        "yaml": "splice.codecs.yaml",
+    },
+}
+
+_loaded: dict[tuple[Kind, str], ComponentSpec] = {}
+_plugins: dict[Kind, dict[str, str]] | None = None
+
+
+class UnknownComponent(SpliceError):
+    code = "unknown-component"
+
+
+def _plugin_table() -> dict[Kind, dict[str, str]]:
+    global _plugins
+    if _plugins is None:
+        _plugins = {kind: {} for kind in KINDS}
+        for entry in entry_points(group="splice.components"):
+            kind, _, name = entry.name.partition(".")
+            if kind in _plugins and name:
+                _plugins[kind][name] = entry.value  # type: ignore[index]
+    return _plugins
+
+
+def _table(kind: Kind) -> dict[str, str]:
+    return {**_BUILTIN[kind], **_plugin_table()[kind]}
+
+
+def names(kind: Kind) -> list[str]:
+    """Every registered name of this kind, sorted."""
+    return sorted(_table(kind))
+
+
+def suggest(word: str, candidates: list[str]) -> str:
+    """`` — did you mean 'x'?`` or the list of valid names."""
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    if close:
+        return f" — did you mean '{close[0]}'?"
+    return f" (valid: {', '.join(candidates)})"
+
+
+def get(kind: Kind, name: str) -> ComponentSpec:
+    """The spec of a component; UnknownComponent with a suggestion when there is none."""
+    key = (kind, name)
+    if key in _loaded:
+        return _loaded[key]
+    table = _table(kind)
+    if name not in table:
+        raise UnknownComponent(f"unknown {kind} '{name}'{suggest(name, sorted(table))}")
+    module_name, _, attribute = table[name].partition(":")
+    spec = getattr(importlib.import_module(module_name), attribute or "SPEC")
+    if not isinstance(spec, ComponentSpec) or spec.kind != kind or spec.name != name:
+        raise UnknownComponent(f"{table[name]} does not declare the {kind} '{name}'")
+    _loaded[key] = spec
+    return spec
+
+
+def all_specs() -> Iterator[ComponentSpec]:
+    """Every component, kind by kind, name by name (imports them all)."""
+    for kind in KINDS:
+        for name in names(kind):
+            yield get(kind, name)

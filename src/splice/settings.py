@@ -1,0 +1,48 @@
+"""Project-wide settings, read from ``splice.yaml``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["HttpSettings", "ProjectSettings", "RuntimeSettings"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(_Strict):
+    """The one HTTP server that every HTTP source of the project shares."""
+
+    host: str = Field("127.0.0.1", description="Address to bind.")
+    port: int = Field(8080, ge=0, le=65535, description="Port to bind (0 picks a free one).")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1, description="Requests with a larger body get 413."
+    )
+    reply_timeout: float = Field(
+        30.0, gt=0, description="Seconds a synchronous reply waits for the flow."
+    )
+
+
+class RuntimeSettings(_Strict):
+    max_in_flight: int = Field(64, ge=1, description="Default messages in flight per flow.")
+    drain_timeout: float = Field(
+        10.0, gt=0, description="Seconds shutdown waits for in-flight messages."
+    )
+
+
+class ProjectSettings(_Strict):
+    """The contents of ``splice.yaml``."""
+
+    project: str = Field("splice", description="Project name.")
+    description: str = ""
+    http: HttpSettings = HttpSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
+    store: str = Field(
+        "sqlite:///.splice/state.db",
+        description="State store URL (SQLite in the project folder by default).",
+    )
+    lookups: dict[str, str] = Field(
+        default_factory=dict,
+        description="Lookup tables for `$lookup(table, key)`: name -> CSV or YAML file.",
+    )
