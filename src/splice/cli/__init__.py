@@ -8,7 +8,7 @@ from splice.cli.app import app
 
 __all__ = ["app", "main"]
 
-_COMMAND_MODULES = ("convert", "map")
+_COMMAND_MODULES = ("convert", "map", "run", "init")
 
 
 def main() -> None:

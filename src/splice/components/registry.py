@@ -36,6 +36,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "decode": "splice.steps.decode",
         "encode": "splice.steps.encode",
         "map": "splice.steps.map",
+        "set": "splice.steps.set",
         "validate": "splice.steps.validate",
     },
     "codec": {

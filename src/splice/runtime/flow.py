@@ -1,0 +1,162 @@
+"""One running version of a flow: its source pumped into its pipeline.
+
+Delivery guarantees (DESIGN.md, "How a message travels"):
+
+- at most ``max_in_flight`` messages are in the pipeline at once; the runner pulls the next
+  delivery from the source only when a slot is free, so a slow sink slows the source down
+  (backpressure) instead of letting memory grow;
+- a delivery is acked only after the pipeline returned, i.e. after every sink confirmed;
+  any failure nacks it, so the source keeps the message;
+- ``stop()`` closes the source, lets in-flight messages finish within a deadline, and only
+  then closes steps and sinks. Messages still unfinished at the deadline are nacked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from splice.components.interfaces import Delivery, Sink, Source, Step
+from splice.errors import MessageError
+from splice.runtime.pipeline import Pipeline
+from splice.secrets import mask
+
+__all__ = ["FlowRunner"]
+
+log = logging.getLogger("splice.runtime")
+
+
+class FlowRunner:
+    """Pumps one source into one pipeline with bounded concurrency."""
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        source: Source,
+        source_path: str,
+        pipeline: Pipeline,
+        max_in_flight: int,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.source = source
+        self.source_path = source_path
+        self.pipeline = pipeline
+        self.max_in_flight = max_in_flight
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._pump_task: asyncio.Task[None] | None = None
+        self._source_closed = False
+        self.counts = {"received": 0, "acked": 0, "nacked": 0}
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def open_components(self) -> None:
+        """Open sinks and steps (before any source starts producing)."""
+        for bound_sink in self.pipeline.sinks.values():
+            await bound_sink.sink.open()
+        for bound_step in self.pipeline.steps:
+            await bound_step.step.open()
+
+    async def start_source(self) -> None:
+        await self.source.open()
+        self._pump_task = asyncio.create_task(self._pump(), name=f"splice:{self.name}")
+
+    async def _pump(self) -> None:
+        deliveries: AsyncIterator[Delivery] = self.source.deliveries()
+        while True:
+            await self._slots.acquire()
+            try:
+                delivery = await anext(deliveries)
+            except StopAsyncIteration:
+                self._slots.release()
+                return
+            except Exception:
+                self._slots.release()
+                log.exception("flow '%s': source failed", self.name)
+                return
+            self.counts["received"] += 1
+            task = asyncio.create_task(self._handle(delivery))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        message = delivery.message
+        message.record(self.name, self.source_path, "received")
+        try:
+            outputs = await self.pipeline.run(message)
+        except asyncio.CancelledError:
+            await self._settle_nack(delivery, TimeoutError("shutdown deadline reached"))
+            raise
+        except Exception as error:
+            self._report(error)
+            await self._settle_nack(delivery, error)
+        else:
+            self.counts["acked"] += 1
+            try:
+                await delivery.ack(outputs)
+            except Exception:
+                log.exception("flow '%s': acknowledging a delivery failed", self.name)
+        finally:
+            self._slots.release()
+
+    async def _settle_nack(self, delivery: Delivery, error: BaseException) -> None:
+        self.counts["nacked"] += 1
+        try:
+            await delivery.nack(error)
+        except Exception:
+            log.exception("flow '%s': settling a failed delivery failed", self.name)
+
+    def _report(self, error: Exception) -> None:
+        if isinstance(error, MessageError):
+            log.warning("%s [%s]", mask(str(error)), error.code)
+        else:
+            log.error("flow '%s': %s: %s", self.name, type(error).__name__, mask(str(error)))
+
+    async def close_source(self) -> None:
+        if self._source_closed:
+            return
+        self._source_closed = True
+        await self.source.close()
+
+    async def stop(self, deadline: float) -> None:
+        """Close the source, drain in-flight messages within ``deadline`` seconds, close all."""
+        await self.close_source()
+        if self._pump_task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._pump_task), deadline)
+            if not self._pump_task.done():
+                self._pump_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._pump_task
+        await self._drain(deadline)
+        await self._close_components()
+
+    async def _drain(self, deadline: float) -> None:
+        pending = set(self._in_flight)
+        if not pending:
+            return
+        _, unfinished = await asyncio.wait(pending, timeout=deadline)
+        if unfinished:
+            log.warning(
+                "flow '%s': %d messages unfinished at the shutdown deadline; nacked",
+                self.name,
+                len(unfinished),
+            )
+            for task in unfinished:
+                task.cancel()
+            await asyncio.wait(unfinished)
+
+    async def _close_components(self) -> None:
+        steps: list[Step] = [bound.step for bound in self.pipeline.steps]
+        sinks: list[Sink] = [bound.sink for bound in self.pipeline.sinks.values()]
+        for component in [*steps, *sinks]:
+            try:
+                await component.close()
+            except Exception:
+                log.exception("flow '%s': closing %s failed", self.name, type(component).__name__)
