@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from splice.types import Duration
+
 __all__ = ["HttpSettings", "ProjectSettings", "RuntimeSettings"]
 
 
@@ -19,14 +21,14 @@ class HttpSettings(_Strict):
     max_body_bytes: int = Field(
         1_048_576, ge=1, description="Requests with a larger body get 413."
     )
-    reply_timeout: float = Field(
+    reply_timeout: Duration = Field(
         30.0, gt=0, description="Seconds a synchronous reply waits for the flow."
     )
 
 
 class RuntimeSettings(_Strict):
     max_in_flight: int = Field(64, ge=1, description="Default messages in flight per flow.")
-    drain_timeout: float = Field(
+    drain_timeout: Duration = Field(
         10.0, gt=0, description="Seconds shutdown waits for in-flight messages."
     )
 
