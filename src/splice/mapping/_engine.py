@@ -1,0 +1,177 @@
+"""The JSONata evaluator splice runs: jsonata-python with exact money and per-call limits.
+
+jsonata-python computes in binary floats, so ``0.1 + 0.2`` gives ``0.30000000000000004``.
+:class:`SpliceJsonata` overrides, on its own instances only (no global patching):
+
+- ``+ - *`` between numbers: integers stay integers; otherwise both sides are read as the
+  decimal they print as (``Decimal(repr(x))``), computed exactly, and the nearest float to
+  the exact result is returned (its shortest ``repr`` is then the exact decimal);
+- ``$sum`` and ``$average`` the same way (``$round`` already rounds decimals, half to even);
+- error positions: an error raised without a position gets the position of the innermost
+  expression that raised it;
+- runaway protection: jsonata-python's ``Timebox`` starts its clock when it is created, so
+  a fresh one is installed in the frame of every evaluation (see :meth:`run`).
+
+jsonata-python keeps "the instance being evaluated" in a thread-local
+(``Jsonata.CURRENT``) that every constructor overwrites; :meth:`run` points it back at
+this instance, so ``$now()``, ``$millis()`` and ``$eval`` see the right one.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+import operator
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from jsonata import Functions, JException, Jsonata, Timebox, Utils
+
+__all__ = ["MoneyFunctions", "SpliceJsonata", "exact_add", "exact_sum"]
+
+_EXACT = decimal.Context(prec=80, traps=[decimal.InvalidOperation])
+_FLOAT_MAX = decimal.Decimal(sys.float_info.max)
+_SAFE_INTEGER = 2**53
+"""Beyond this, JSONata integers are doubles: results are computed as JSONata-JS does."""
+_INT_OPS: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+}
+_FLOAT_OPS: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+}
+_DECIMAL_OPS = {"+": _EXACT.add, "-": _EXACT.subtract, "*": _EXACT.multiply}
+
+
+def _dec(value: int | float) -> decimal.Decimal:
+    return decimal.Decimal(value) if isinstance(value, int) else decimal.Decimal(repr(value))
+
+
+def _nearest(value: decimal.Decimal | int) -> int | float:
+    """The JSONata number for an exact result: an int when whole, else the nearest float."""
+    if isinstance(value, int):
+        if _FLOAT_MAX < abs(value):
+            raise JException("D1001", -1, str(value))
+        return value
+    if value.copy_abs() > _FLOAT_MAX:
+        raise JException("D1001", -1, str(value))
+    whole = value.to_integral_value()
+    if whole == value:
+        return int(whole)
+    return float(value)
+
+
+def _as_double(value: float) -> int | float:
+    if not math.isfinite(value):
+        raise JException("D1001", -1, value)
+    result: int | float = Utils.convert_number(value)
+    return result
+
+
+def exact_add(lhs: int | float, rhs: int | float, op: str) -> int | float:
+    """``lhs op rhs`` for ``op`` in ``+ - *``, exact on the decimals the operands print as."""
+    if isinstance(lhs, int) and isinstance(rhs, int):
+        result = _INT_OPS[op](lhs, rhs)
+        if abs(result) <= _SAFE_INTEGER:
+            return result
+        return _as_double(_FLOAT_OPS[op](float(lhs), float(rhs)))
+    return _nearest(_DECIMAL_OPS[op](_dec(lhs), _dec(rhs)))
+
+
+def exact_sum(values: Sequence[int | float]) -> int | float:
+    if all(isinstance(v, int) for v in values):
+        return _nearest(sum(int(v) for v in values))
+    total = decimal.Decimal(0)
+    for value in values:
+        total = _EXACT.add(total, _dec(value))
+    return _nearest(total)
+
+
+class MoneyFunctions(Functions):  # type: ignore[misc]
+    """``$sum`` and ``$average`` computed on exact decimals."""
+
+    @staticmethod
+    def sum(args: Sequence[int | float] | None) -> int | float | None:
+        if args is None:
+            return None
+        return exact_sum(args)
+
+    @staticmethod
+    def average(args: Sequence[int | float] | None) -> int | float | None:
+        if not args:
+            return None
+        total = _dec(exact_sum(args))
+        return _nearest(_EXACT.divide(total, decimal.Decimal(len(args))))
+
+
+_OVERRIDES = (
+    Jsonata.function("sum", "<a<n>:n>", MoneyFunctions, "sum"),
+    Jsonata.function("average", "<a<n>:n>", MoneyFunctions, "average"),
+)
+
+
+class SpliceJsonata(Jsonata):  # type: ignore[misc]
+    """A compiled JSONata expression with splice's arithmetic, functions and limits."""
+
+    def __init__(
+        self,
+        expression: str,
+        *,
+        functions: Mapping[str, Any],
+        timeout_ms: int | None,
+        max_depth: int | None,
+    ) -> None:
+        super().__init__(expression)
+        self._timeout_ms = timeout_ms
+        self._max_depth = max_depth
+        self._lock = threading.Lock()
+        self.set_output_convert_nulls(False)
+        for function in _OVERRIDES:
+            self.environment.bind(function.function_name, function)
+        for name, function in functions.items():
+            self.environment.bind(name, function)
+
+    def run(self, data: Any, bindings: Mapping[str, Any]) -> Any:
+        """Evaluate once; ``None`` is undefined, ``Utils.NULL_VALUE`` is JSON null."""
+        with self._lock:
+            Jsonata.CURRENT.jsonata = self
+            frame = self.create_frame(None)
+            for name, value in bindings.items():
+                frame.bind(name, value)
+            if self._timeout_ms is not None or self._max_depth is not None:
+                Timebox(frame, self._timeout_ms, self._max_depth)
+            return self.evaluate(data, frame)
+
+    def _eval(self, expr: Any, input: Any, environment: Any) -> Any:
+        try:
+            return super()._eval(expr, input, environment)
+        except JException as err:
+            if err.location is None or err.location < 0:
+                err.location = getattr(expr, "position", -1)
+            raise
+
+    def evaluate_numeric_expression(self, lhs: Any, rhs: Any, op: str | None) -> Any:
+        if op not in _INT_OPS or lhs is None or rhs is None:
+            return super().evaluate_numeric_expression(lhs, rhs, op)
+        if not Utils.is_numeric(lhs):
+            raise JException("T2001", -1, op, lhs)
+        if not Utils.is_numeric(rhs):
+            raise JException("T2002", -1, op, rhs)
+        return exact_add(lhs, rhs, op)
+
+
+def native(name: str, signature: str, implementation: Callable[..., Any]) -> Any:
+    """A JSONata function implemented in Python (``implementation(input, *args)``)."""
+
+    class _Call:
+        def call(self, input: Any, args: Sequence[Any] | None) -> Any:
+            return implementation(input, *(args or ()))
+
+    function = Jsonata.JFunction(_Call(), signature)
+    function.function_name = name
+    return function
