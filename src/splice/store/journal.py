@@ -1,0 +1,52 @@
+"""The inbound journal, for sources that cannot redeliver.
+
+An HTTP request answered ``202 Accepted`` or a file moved away cannot be asked for again:
+such a source appends the message here before it acknowledges, and completes the entry once
+every sink confirmed (or the message was dead-lettered). On start, the runtime resumes the
+entries still pending, in the order they were appended. :meth:`Journal.append` is one
+``INSERT`` in one transaction: it is on the hot path.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+
+from splice.message import Message
+from splice.store._engine import Database
+from splice.store.codec import decode_message, encode_message
+from splice.store.schema import journal as table
+
+__all__ = ["Journal"]
+
+
+class Journal:
+    """Messages accepted but not yet fully delivered, per flow."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def append(self, flow: str, message: Message) -> int:
+        """Store ``message`` durably (committed on return); returns its entry id."""
+        values = {"flow": flow, "appended_at": datetime.now(UTC), **encode_message(message)}
+        async with self._db.write("journal append") as conn:
+            result = await conn.execute(table.insert().values(values).returning(table.c.id))
+            return int(result.scalar_one())
+
+    async def complete(self, entry_id: int) -> None:
+        """The entry is fully delivered: forget it. Completing twice is harmless."""
+        async with self._db.write("journal complete") as conn:
+            await conn.execute(delete(table).where(table.c.id == entry_id))
+
+    async def pending(self, flow: str) -> list[tuple[int, Message]]:
+        """Entries of ``flow`` not completed yet, oldest first."""
+        query = select(table).where(table.c.flow == flow).order_by(table.c.id)
+        async with self._db.read("journal pending") as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [(int(row["id"]), decode_message(row)) for row in rows]
+
+    async def count_pending(self, flow: str) -> int:
+        query = select(func.count()).select_from(table).where(table.c.flow == flow)
+        async with self._db.read("journal count") as conn:
+            return int((await conn.execute(query)).scalar_one())
