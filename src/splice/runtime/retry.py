@@ -103,8 +103,8 @@ class _Call:
     history: list[Attempt] = field(default_factory=list)
 
     def note_wait(self, retry_state: RetryCallState) -> None:
-        if self.history:
-            self.history[-1]["wait"] = retry_state.upcoming_sleep
+        if self.history and retry_state.next_action is not None:
+            self.history[-1]["wait"] = retry_state.next_action.sleep
 
 
 class _OutOfTime(stop_base):
@@ -117,7 +117,9 @@ class _OutOfTime(stop_base):
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         elapsed = self.clock() - self.call.started - self.call.breaker_wait
-        return elapsed + retry_state.upcoming_sleep > self.max_elapsed
+        # tenacity >= 8.3 computes the wait before asking stop; 8.2 only checks elapsed
+        upcoming: float = getattr(retry_state, "upcoming_sleep", 0.0)
+        return elapsed + upcoming > self.max_elapsed
 
 
 Outcome = Literal["success", "failure", "released"]
