@@ -74,7 +74,7 @@ class CircuitBreaker:
 
     @property
     def failures(self) -> int:
-        """Transient failures counted within the window (closed), or since it opened."""
+        """Transient failures within the window; while open or half-open, those that opened it."""
         self._forget_old_failures()
         return len(self._failures)
 
