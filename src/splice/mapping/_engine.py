@@ -33,6 +33,7 @@ __all__ = ["MoneyFunctions", "SpliceJsonata", "exact_add", "exact_sum"]
 
 _EXACT = decimal.Context(prec=80, traps=[decimal.InvalidOperation])
 _FLOAT_MAX = decimal.Decimal(sys.float_info.max)
+_INT_MAX = int(sys.float_info.max)
 _SAFE_INTEGER = 2**53
 """Beyond this, JSONata integers are doubles: results are computed as JSONata-JS does."""
 _INT_OPS: dict[str, Callable[[int, int], int]] = {
@@ -55,7 +56,7 @@ def _dec(value: int | float) -> decimal.Decimal:
 def _nearest(value: decimal.Decimal | int) -> int | float:
     """The JSONata number for an exact result: an int when whole, else the nearest float."""
     if isinstance(value, int):
-        if _FLOAT_MAX < abs(value):
+        if abs(value) > _INT_MAX:
             raise JException("D1001", -1, str(value))
         return value
     if value.copy_abs() > _FLOAT_MAX:
