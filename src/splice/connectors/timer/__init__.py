@@ -1,0 +1,1 @@
+"""Scheduled messages: the ``timer`` source (an interval or a cron expression)."""
