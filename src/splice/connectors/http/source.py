@@ -1,0 +1,227 @@
+"""``http`` source: each request on a path becomes a message.
+
+A request waits until the runtime pulls it (the runtime pulls only when the flow has room,
+so a saturated flow makes callers wait rather than memory grow). With ``reply: sync`` the
+caller then waits for the outcome: the last output of the flow as the reply body, or a
+problem document (see :mod:`splice.connectors.http.problem`). With ``reply: accepted`` the
+caller gets 202 and the message id as soon as the runtime has taken the message.
+
+A request not taken within ``http.reply_timeout`` gets 503 (nothing was processed, a retry is
+safe); one taken but not finished by then gets 504 (the runtime still owns the message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal
+
+import orjson
+from pydantic import Field, field_validator
+
+from splice.components.context import Context
+from splice.components.interfaces import Delivery, Source
+from splice.components.spec import ComponentConfig, ComponentSpec
+from splice.connectors.http import problem
+from splice.connectors.http.problem import Reply
+from splice.connectors.http.server import HttpServer, Route, Scope
+from splice.errors import SpliceError
+from splice.message import Message
+
+log = logging.getLogger(__name__)
+
+__all__ = ["METHODS", "SPEC", "HttpSource", "HttpSourceConfig", "http_server"]
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
+class HttpSourceConfig(ComponentConfig):
+    path: str = Field(description="Path to listen on, e.g. `/crm/orders` (starts with `/`).")
+    method: str = Field("POST", description="HTTP method: GET, POST, PUT, PATCH or DELETE.")
+    reply: Literal["sync", "accepted"] = Field(
+        "sync",
+        description="`sync`: answer with the flow's result; `accepted`: answer 202 at once.",
+    )
+    max_body_bytes: int | None = Field(
+        None, ge=1, description="Largest accepted body (default: `http.max_body_bytes`)."
+    )
+    status: int = Field(200, ge=200, le=299, description="Status of a successful sync reply.")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c in value for c in "?# \t"):
+            raise ValueError("a path starts with '/' and has no query, fragment or spaces")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        method = value.upper()
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(sorted(METHODS))}")
+        return method
+
+
+SPEC = ComponentSpec(
+    kind="source",
+    name="http",
+    summary="Receive HTTP requests on a path of the engine's HTTP server.",
+    config=HttpSourceConfig,
+    example="http: {path: /crm/orders, method: POST, reply: accepted}",
+    factory="splice.connectors.http.source:HttpSource",
+    shorthand="path",
+    description=(
+        "Every HTTP source shares one server (`http` in `splice.yaml`). The message body is "
+        "the raw request body; headers are lower-cased, plus `http.method`, `http.path` and "
+        "`http.query`. An `X-Correlation-Id` request header becomes the correlation id; "
+        "every reply carries `X-Message-Id`."
+    ),
+)
+
+
+def http_server(context: Context) -> HttpServer:
+    """The engine's one HTTP server."""
+    return context.shared.get("http.server", lambda: HttpServer(context.settings.http))
+
+
+class _Request:
+    """One request waiting to be pulled, then (sync) to be settled."""
+
+    __slots__ = ("delivery", "pulled", "settled")
+
+    def __init__(self, message: Message, loop: asyncio.AbstractEventLoop, sync: bool) -> None:
+        self.pulled: asyncio.Future[bool] = loop.create_future()
+        self.settled: asyncio.Future[Sequence[Message] | BaseException] = loop.create_future()
+        self.delivery = Delivery(message, self._ack, self._nack) if sync else Delivery(message)
+
+    async def _ack(self, outputs: Sequence[Message]) -> None:
+        if not self.settled.done():
+            self.settled.set_result(outputs)
+
+    async def _nack(self, error: BaseException) -> None:
+        if not self.settled.done():
+            self.settled.set_result(error)
+
+
+class HttpSource(Source):
+    def __init__(self, config: HttpSourceConfig, context: Context) -> None:
+        self.config = config
+        self._flow = context.flow
+        self._server = http_server(context)
+        self._timeout = context.settings.http.reply_timeout
+        self._sync = config.reply == "sync"
+        self._waiting: deque[_Request] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._route: Route | None = None
+        self._closed = False
+
+    @property
+    def server(self) -> HttpServer:
+        return self._server
+
+    async def open(self) -> None:
+        self._closed = False
+        self._route = self._server.register(
+            self.config.method,
+            self.config.path,
+            self._handle,
+            owner=self._flow,
+            max_body_bytes=self.config.max_body_bytes,
+            endpoint=self,
+        )
+        await self._server.start()
+
+    async def deliveries(self) -> AsyncIterator[Delivery]:
+        loop = asyncio.get_running_loop()
+        while True:
+            while self._waiting:
+                request = self._waiting.popleft()
+                if not request.pulled.done():
+                    request.pulled.set_result(True)
+                    yield request.delivery
+            if self._closed:
+                return
+            self._wakeup = loop.create_future()
+            await self._wakeup
+
+    async def close(self) -> None:
+        """Stop taking requests; hand the unpulled ones to a successor, else answer 503."""
+        self._closed = True
+        route, self._route = self._route, None
+        successor = self._server.release(route) if route is not None else None
+        heir = successor.endpoint if successor is not None else None
+        waiting, self._waiting = self._waiting, deque()
+        for request in waiting:
+            if isinstance(heir, HttpSource) and not heir._closed:
+                heir._enqueue(request)
+            elif not request.pulled.done():
+                request.pulled.set_result(False)
+        self._wake()
+
+    # -- the request side ----------------------------------------------------------------
+
+    def _enqueue(self, request: _Request) -> None:
+        self._waiting.append(request)
+        self._wake()
+
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    async def _handle(self, scope: Scope, body: bytes) -> Reply:
+        if self._closed:
+            return problem.unavailable()
+        message = _message(scope, body)
+        request = _Request(message, asyncio.get_running_loop(), self._sync)
+        self._enqueue(request)
+        try:
+            async with asyncio.timeout(self._timeout):
+                if not await request.pulled:
+                    return problem.unavailable()
+                if not self._sync:
+                    reply = Reply(202, orjson.dumps({"id": message.id}), "application/json")
+                else:
+                    reply = _outcome(await request.settled, self.config.status)
+        except TimeoutError:
+            taken = request.pulled.done() and not request.pulled.cancelled()
+            reply = problem.reply_timeout(self._timeout) if taken else problem.unavailable()
+        reply.headers += (
+            (b"x-message-id", message.id.encode()),
+            (b"x-correlation-id", message.correlation_id.encode()),
+        )
+        return reply
+
+
+def _message(scope: Scope, body: bytes) -> Message:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    content_type = headers.get("content-type")
+    correlation_id = headers.get("x-correlation-id", "")
+    headers["http.method"] = scope["method"]
+    headers["http.path"] = scope["path"]
+    headers["http.query"] = scope["query_string"].decode("latin-1")
+    return Message(body, headers, content_type, correlation_id=correlation_id)
+
+
+def _outcome(outcome: Sequence[Message] | BaseException, status: int) -> Reply:
+    if isinstance(outcome, BaseException):
+        if not isinstance(outcome, SpliceError):
+            log.error("flow failed on an HTTP request", exc_info=outcome)
+        return problem.from_error(outcome)
+    if not outcome:
+        return Reply(204)
+    last = outcome[-1]
+    if last.is_encoded:
+        return Reply(status, last.body_bytes(), last.content_type or "application/octet-stream")
+    try:
+        return Reply(status, orjson.dumps(last.body), "application/json")
+    except orjson.JSONEncodeError:
+        log.exception("the reply of message %s cannot be encoded as JSON", last.id)
+        return problem.internal()
