@@ -98,6 +98,10 @@ class Database:
         self.target = target
         self.engine = _create_engine(target)
         self._reader = self.engine.execution_options(**{_BEGIN_OPTION: "BEGIN"})
+        # One statement is atomic by itself: no BEGIN/COMMIT round trips around it.
+        self._single = self.engine.execution_options(
+            **({_BEGIN_OPTION: ""} if target.is_sqlite else {"isolation_level": "AUTOCOMMIT"})
+        )
         # A :memory: database lives in one shared connection: transactions take turns.
         self._turn = asyncio.Lock() if target.memory else None
 
@@ -109,6 +113,17 @@ class Database:
     async def write(self, operation: str) -> AsyncIterator[AsyncConnection]:
         """A transaction that may write; committed when the block ends without error."""
         async with self._translated(operation), self._taking_turns(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def single(self, operation: str) -> AsyncIterator[AsyncConnection]:
+        """A connection for exactly one statement, atomic and committed on its own.
+
+        The hot path (journal append, idempotency claim) and every one-statement read use
+        it: it saves the round trips of an explicit transaction. Never run two statements
+        in it: use :meth:`write` or :meth:`read`.
+        """
+        async with self._translated(operation), self._taking_turns(), self._single.begin() as conn:
             yield conn
 
     @contextlib.asynccontextmanager
@@ -150,7 +165,11 @@ def _create_engine(target: StoreUrl) -> AsyncEngine:
         return _create_postgresql_engine(target, json_args)
     pool: dict[str, Any] = {"poolclass": StaticPool} if target.memory else {}
     engine = create_async_engine(
-        target.url, connect_args={"timeout": target.busy_timeout}, **pool, **json_args
+        target.url,
+        connect_args={"timeout": target.busy_timeout},
+        pool_reset_on_return=None,  # every transaction already ends in COMMIT or ROLLBACK
+        **pool,
+        **json_args,
     )
     _configure_sqlite(engine, target)
     return engine
@@ -189,4 +208,6 @@ def _configure_sqlite(engine: AsyncEngine, target: StoreUrl) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE"))
+        begin = conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE")
+        if begin:
+            conn.exec_driver_sql(begin)

@@ -50,7 +50,7 @@ class AggregationState:
     async def get(self, flow: str, key: str) -> list[Message]:
         """The group's messages in arrival order, leaving them in place."""
         query = select(table).where(*_group(flow, key)).order_by(table.c.id)
-        async with self._db.read("aggregation get") as conn:
+        async with self._db.single("aggregation get") as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [decode_message(row) for row in rows]
 
@@ -70,7 +70,7 @@ class AggregationState:
         query = select(completions.c.flow).where(
             completions.c.flow == flow, completions.c.group_key == key
         )
-        async with self._db.read("aggregation is completed") as conn:
+        async with self._db.single("aggregation is completed") as conn:
             return (await conn.execute(query)).first() is not None
 
     async def open_groups(self, flow: str) -> list[OpenGroup]:
@@ -82,7 +82,7 @@ class AggregationState:
             .group_by(table.c.group_key)
             .order_by(first_at, table.c.group_key)
         )
-        async with self._db.read("aggregation open groups") as conn:
+        async with self._db.single("aggregation open groups") as conn:
             rows = (await conn.execute(query)).all()
         return [OpenGroup(key, at, int(count)) for key, at, count in rows]
 

@@ -114,12 +114,12 @@ class DeadLetterQueue:
         """Newest failures first; purged ones only when asked for with ``status``."""
         query = select(table).where(*_filters(flow, status), *_since(since))
         query = query.order_by(table.c.last_failure_at.desc(), table.c.id.desc()).limit(limit)
-        async with self._db.read("dead letter list") as conn:
+        async with self._db.single("dead letter list") as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_dead_letter(row) for row in rows]
 
     async def get(self, id: str) -> DeadLetter | None:
-        async with self._db.read("dead letter get") as conn:
+        async with self._db.single("dead letter get") as conn:
             row = (await conn.execute(select(table).where(table.c.id == id))).mappings().first()
         return _dead_letter(row) if row is not None else None
 
@@ -140,17 +140,17 @@ class DeadLetterQueue:
         values = {"status": "purged", "purged_at": datetime.now(UTC)}
         values |= {"body_kind": "bytes", "body": b"", "data": None}
         query = update(table).where(*_filters(flow, None)).values(values)
-        async with self._db.write("dead letter purge") as conn:
+        async with self._db.single("dead letter purge") as conn:
             return (await conn.execute(query)).rowcount
 
     async def count(self, flow: str | None = None) -> int:
         """How many dead letters are not purged."""
         query = select(func.count()).select_from(table).where(*_filters(flow, None))
-        async with self._db.read("dead letter count") as conn:
+        async with self._db.single("dead letter count") as conn:
             return int((await conn.execute(query)).scalar_one())
 
     async def _update(self, id: str, operation: str, values: Mapping[str, Any]) -> None:
-        async with self._db.write(operation) as conn:
+        async with self._db.single(operation) as conn:
             done = await conn.execute(update(table).where(table.c.id == id).values(values))
         if done.rowcount == 0:
             raise NotFound(f"no dead letter {id!r}")

@@ -29,7 +29,7 @@ class IdempotencyKeys:
         now = datetime.now(UTC)
         values = {"scope": scope, "key": key, "claimed_at": now}
         values["expires_at"] = now + timedelta(seconds=ttl_seconds)
-        async with self._db.write("idempotency claim") as conn:
+        async with self._db.single("idempotency claim") as conn:
             statement = insert_or_take_over(
                 conn, table, values, ["scope", "key"], when=table.c.expires_at <= now
             ).returning(table.c.key)
@@ -38,11 +38,11 @@ class IdempotencyKeys:
     async def release(self, scope: str, key: str) -> None:
         """Undo a claim (the delivery it guarded failed), so that a retry can claim it again."""
         query = delete(table).where(table.c.scope == scope, table.c.key == key)
-        async with self._db.write("idempotency release") as conn:
+        async with self._db.single("idempotency release") as conn:
             await conn.execute(query)
 
     async def purge_expired(self) -> int:
         """Delete expired keys; returns how many."""
         query = delete(table).where(table.c.expires_at <= datetime.now(UTC))
-        async with self._db.write("idempotency purge") as conn:
+        async with self._db.single("idempotency purge") as conn:
             return (await conn.execute(query)).rowcount

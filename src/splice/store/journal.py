@@ -20,6 +20,8 @@ from splice.store.schema import journal as table
 
 __all__ = ["Journal"]
 
+_APPEND = table.insert().returning(table.c.id)
+
 
 class Journal:
     """Messages accepted but not yet fully delivered, per flow."""
@@ -30,23 +32,22 @@ class Journal:
     async def append(self, flow: str, message: Message) -> int:
         """Store ``message`` durably (committed on return); returns its entry id."""
         values = {"flow": flow, "appended_at": datetime.now(UTC), **encode_message(message)}
-        async with self._db.write("journal append") as conn:
-            result = await conn.execute(table.insert().values(values).returning(table.c.id))
-            return int(result.scalar_one())
+        async with self._db.single("journal append") as conn:
+            return int((await conn.execute(_APPEND, values)).scalar_one())
 
     async def complete(self, entry_id: int) -> None:
         """The entry is fully delivered: forget it. Completing twice is harmless."""
-        async with self._db.write("journal complete") as conn:
+        async with self._db.single("journal complete") as conn:
             await conn.execute(delete(table).where(table.c.id == entry_id))
 
     async def pending(self, flow: str) -> list[tuple[int, Message]]:
         """Entries of ``flow`` not completed yet, oldest first."""
         query = select(table).where(table.c.flow == flow).order_by(table.c.id)
-        async with self._db.read("journal pending") as conn:
+        async with self._db.single("journal pending") as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [(int(row["id"]), decode_message(row)) for row in rows]
 
     async def count_pending(self, flow: str) -> int:
         query = select(func.count()).select_from(table).where(table.c.flow == flow)
-        async with self._db.read("journal count") as conn:
+        async with self._db.single("journal count") as conn:
             return int((await conn.execute(query)).scalar_one())
