@@ -102,3 +102,11 @@ async def test_unstorable_decoded_body_is_a_store_error(store: Store) -> None:
         await store.journal.append("orders", Message({1: {"a", "set"}}))
     assert raised.value.code == "store-unserialisable"
     assert await store.journal.count_pending("orders") == 0
+
+
+async def test_sqlite_folder_that_cannot_be_created_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    with pytest.raises(StoreError) as raised:
+        await Store.open("sqlite:///file/state.db", project_dir=tmp_path)
+    assert raised.value.code == "store-path"

@@ -80,7 +80,10 @@ def _sqlite_url(url: URL, project_dir: Path) -> StoreUrl:
     if not memory:
         path = Path(str(url.database)).expanduser()
         path = path if path.is_absolute() else project_dir / path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder: {exc}", code="store-path") from exc
         url = url.set(database=str(path))
     else:
         url = url.set(database=":memory:")
