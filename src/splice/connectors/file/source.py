@@ -24,7 +24,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field
 
@@ -38,6 +38,7 @@ from splice.types import Duration
 __all__ = ["SPEC", "FileSource", "FileSourceConfig", "guess_content_type"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONTENT_TYPES = {
     ".json": "application/json",
@@ -118,16 +119,16 @@ class FileSource(Source):
         for path in self._reclaimed:
             if self._closed.is_set():
                 return
-            delivery = await asyncio.to_thread(self._load, path)
+            delivery = await _attempt(self._load, path)
             if delivery is not None:
                 self._pending += 1
                 yield delivery
         while not self._closed.is_set():
             took = False
-            for name in await asyncio.to_thread(self._scan):
+            for name in await _attempt(self._scan) or []:
                 if self._closed.is_set():
                     return
-                delivery = await asyncio.to_thread(self._take, name)
+                delivery = await _attempt(self._take, name)
                 if delivery is not None:
                     took = True
                     self._pending += 1
@@ -235,6 +236,15 @@ class FileSource(Source):
     async def _release_when_idle(self) -> None:
         if self._closed.is_set() and self._pending == 0:
             await asyncio.to_thread(self._claims.release)
+
+
+async def _attempt(work: Callable[..., T], *args: Any) -> T | None:
+    """Run file work in a thread; a file system error is logged and the source goes on."""
+    try:
+        return await asyncio.to_thread(work, *args)
+    except OSError as error:
+        log.warning("file source: %s", error)
+        return None
 
 
 class _ClaimFolder:
