@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from asyncio.subprocess import PIPE
+from pathlib import Path
 from typing import Any
 
 from splice.store import Store
@@ -67,3 +70,34 @@ async def test_purge_expired_deletes_only_expired_keys(store: Store) -> None:
     await asyncio.sleep(0.05)
     assert await store.idempotency.purge_expired() == 1
     assert await store.idempotency.claim("payments", "fresh", 60) is False
+
+
+CLAIMER = """
+import asyncio, sys
+from pathlib import Path
+from splice.store import Store
+
+async def main(url, project):
+    store = await Store.open(url, project_dir=Path(project))
+    try:
+        wins = [await store.idempotency.claim("payments", f"order-{n}", 60) for n in range(20)]
+    finally:
+        await store.close()
+    print(sum(wins))
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_claims_from_separate_processes_have_one_winner_per_key(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CLAIMER, store_url, str(tmp_path), stdout=PIPE, stderr=PIPE
+        )
+        for _ in range(3)
+    ]
+    outputs = [await p.communicate() for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], [err for _, err in outputs]
+    assert sum(int(out) for out, _ in outputs) == 20
