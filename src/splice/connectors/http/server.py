@@ -36,8 +36,12 @@ log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-Handler = Callable[[Scope, bytes], Awaitable[Reply]]
-"""``(scope, body) -> Reply``: what a source does with one request."""
+Handler = Callable[[Scope, dict[str, str], bytes], Awaitable[Reply]]
+"""``(scope, headers, body) -> Reply``: what a source does with one request.
+
+``headers`` are the request headers, names lower-cased, repeated ones joined with ``, ``;
+the handler may keep (and add to) the dict.
+"""
 
 _HEALTHY = Reply(200, b'{"status":"ok"}', "application/json")
 _NO_BODY = frozenset({204, 304})
@@ -206,7 +210,8 @@ def _builtin(scope: Scope) -> Reply:
 async def _dispatch(route: Route, scope: Scope, receive: Receive) -> Reply | None:
     """Read the body within the route's limit and call its handler; None if the client left."""
     limit = route.max_body_bytes
-    if _declared_length(scope) > limit:
+    headers = _headers(scope)
+    if _declared_length(headers) > limit:
         return problem.too_large(limit)
     try:
         body = await _read_body(receive, limit)
@@ -215,20 +220,26 @@ async def _dispatch(route: Route, scope: Scope, receive: Receive) -> Reply | Non
     if body is None:
         return problem.too_large(limit)
     try:
-        return await route.handler(scope, body)
+        return await route.handler(scope, headers, body)
     except Exception:
         log.exception("HTTP source for %s %s failed", route.method, route.path)
         return problem.internal()
 
 
-def _declared_length(scope: Scope) -> int:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return 0
-    return 0
+def _headers(scope: Scope) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+def _declared_length(headers: dict[str, str]) -> int:
+    try:
+        return int(headers.get("content-length") or 0)
+    except ValueError:  # the protocol layer refuses these; be safe anyway
+        return 0
 
 
 class _Disconnected(Exception):

@@ -172,10 +172,10 @@ class HttpSource(Source):
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
-    async def _handle(self, scope: Scope, body: bytes) -> Reply:
+    async def _handle(self, scope: Scope, headers: dict[str, str], body: bytes) -> Reply:
         if self._closed:
             return problem.unavailable()
-        message = _message(scope, body)
+        message = _message(scope, headers, body)
         request = _Request(message, asyncio.get_running_loop(), self._sync)
         self._enqueue(request)
         try:
@@ -196,12 +196,7 @@ class HttpSource(Source):
         return reply
 
 
-def _message(scope: Scope, body: bytes) -> Message:
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+def _message(scope: Scope, headers: dict[str, str], body: bytes) -> Message:
     content_type = headers.get("content-type")
     correlation_id = headers.get("x-correlation-id", "")
     headers["http.method"] = scope["method"]
