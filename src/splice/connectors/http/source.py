@@ -88,14 +88,26 @@ def http_server(context: Context) -> HttpServer:
 
 
 class _Request:
-    """One request waiting to be pulled, then (sync) to be settled."""
+    """One request waiting to be pulled, then (sync) to be settled.
+
+    ``pulled`` is True once the runtime took it, False if it never will (closed, expired);
+    ``settled`` holds the outputs, the error, or None when the reply timed out.
+    """
 
     __slots__ = ("delivery", "pulled", "settled")
 
     def __init__(self, message: Message, loop: asyncio.AbstractEventLoop, sync: bool) -> None:
         self.pulled: asyncio.Future[bool] = loop.create_future()
-        self.settled: asyncio.Future[Sequence[Message] | BaseException] = loop.create_future()
+        self.settled: asyncio.Future[Sequence[Message] | BaseException | None]
+        self.settled = loop.create_future()
         self.delivery = Delivery(message, self._ack, self._nack) if sync else Delivery(message)
+
+    def expire(self) -> None:
+        """Reply timeout: not pulled yet -> 503 (never processed); pulled -> 504."""
+        if not self.pulled.done():
+            self.pulled.set_result(False)
+        elif not self.settled.done():
+            self.settled.set_result(None)
 
     async def _ack(self, outputs: Sequence[Message]) -> None:
         if not self.settled.done():
@@ -175,25 +187,31 @@ class HttpSource(Source):
     async def _handle(self, scope: Scope, headers: dict[str, str], body: bytes) -> Reply:
         if self._closed:
             return problem.unavailable()
+        loop = asyncio.get_running_loop()
         message = _message(scope, headers, body)
-        request = _Request(message, asyncio.get_running_loop(), self._sync)
+        request = _Request(message, loop, self._sync)
         self._enqueue(request)
+        timer = loop.call_later(self._timeout, request.expire)
         try:
-            async with asyncio.timeout(self._timeout):
-                if not await request.pulled:
-                    return problem.unavailable()
-                if not self._sync:
-                    reply = Reply(202, orjson.dumps({"id": message.id}), "application/json")
-                else:
-                    reply = _outcome(await request.settled, self.config.status)
-        except TimeoutError:
-            taken = request.pulled.done() and not request.pulled.cancelled()
-            reply = problem.reply_timeout(self._timeout) if taken else problem.unavailable()
+            reply = await self._reply(request)
+        finally:
+            timer.cancel()
         reply.headers += (
             (b"x-message-id", message.id.encode()),
             (b"x-correlation-id", message.correlation_id.encode()),
         )
         return reply
+
+    async def _reply(self, request: _Request) -> Reply:
+        if not await request.pulled:
+            return problem.unavailable()
+        if not self._sync:
+            body = orjson.dumps({"id": request.delivery.message.id})
+            return Reply(202, body, "application/json")
+        outcome = await request.settled
+        if outcome is None:
+            return problem.reply_timeout(self._timeout)
+        return _outcome(outcome, self.config.status)
 
 
 def _message(scope: Scope, headers: dict[str, str], body: bytes) -> Message:
