@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ from conftest import Harness, make_context
 
 from splice.components.interfaces import Delivery
 from splice.connectors.http.server import RouteConflict
+from splice.errors import NotConnected
 from splice.message import Message
 
 
@@ -177,3 +179,12 @@ async def test_server_stops_when_the_last_source_closes_and_restarts(
     again = await harness.source()
     harness.pull(again)
     assert (await client.post(harness.url("/orders"), content=b"x")).status_code == 200
+
+
+async def test_port_in_use_is_not_connected_and_leaves_no_route(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        h = Harness(make_context(tmp_path, port=taken.getsockname()[1]))
+        with pytest.raises(NotConnected, match="cannot listen"):
+            await h.source()
+        assert h.server._routes == {}
+        await h.aclose()

@@ -144,7 +144,11 @@ class HttpSource(Source):
             max_body_bytes=self.config.max_body_bytes,
             endpoint=self,
         )
-        await self._server.start()
+        try:
+            await self._server.start()
+        except BaseException:
+            await self.close()
+            raise
 
     async def deliveries(self) -> AsyncIterator[Delivery]:
         loop = asyncio.get_running_loop()
