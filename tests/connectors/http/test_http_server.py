@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Harness, make_context
+from http_harness import Harness, make_context
 
 from splice.components.interfaces import Delivery
 from splice.connectors.http.server import RouteConflict

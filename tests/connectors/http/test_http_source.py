@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 import pytest
-from conftest import Harness
+from http_harness import Harness
 
 from splice.components.interfaces import Delivery
 from splice.errors import (
