@@ -40,13 +40,17 @@ class ComponentSpec:
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
-    def parse(self, raw: Any) -> BaseModel:
-        """Validate raw YAML data into the config model (pydantic errors propagate)."""
+    def parse(self, raw: Any, *, context: dict[str, Any] | None = None) -> BaseModel:
+        """Validate raw YAML data into the config model (pydantic errors propagate).
+
+        ``context`` reaches the model's validators as ``info.context``: the loader passes
+        ``project_dir`` and ``sink_names`` so that references can be checked.
+        """
         if raw is None:
             raw = {}
         elif not isinstance(raw, dict) and self.shorthand is not None:
             raw = {self.shorthand: raw}
-        return self.config.model_validate(raw)
+        return self.config.model_validate(raw, context=context)
 
     def build(self, config: BaseModel, context: Any) -> Any:
         """Import the factory lazily and build the component."""
