@@ -57,11 +57,9 @@ class SecretError(ValueError):
 
 
 def is_secret_key(key: str) -> bool:
-    """True for ``password``, ``DB_Password``, ``x-api_key``...: keys that name a secret."""
-    lowered = key.lower()
-    return any(
-        lowered == name or lowered.endswith(("_" + name, "-" + name)) for name in SECRET_KEYS
-    )
+    """True for ``password``, ``DB_Password``, ``X-Api-Key``...: keys that name a secret."""
+    lowered = key.lower().replace("-", "_")
+    return any(lowered == name or lowered.endswith("_" + name) for name in SECRET_KEYS)
 
 
 def has_reference(text: str) -> bool:

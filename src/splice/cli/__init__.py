@@ -8,7 +8,7 @@ from splice.cli.app import app
 
 __all__ = ["app", "main"]
 
-_COMMAND_MODULES = ("convert", "map", "run", "init")
+_COMMAND_MODULES = ("convert", "map", "run", "init", "validate", "docs")
 
 
 def main() -> None:
