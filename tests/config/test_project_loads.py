@@ -89,3 +89,18 @@ def test_an_empty_project_loads_with_default_settings(tmp_path: Path) -> None:
     loaded = load_project(tmp_path)
 
     assert (loaded.flows, loaded.systems, loaded.settings.runtime.max_in_flight) == ({}, {}, 64)
+
+
+def test_the_public_surface() -> None:
+    import splice.config
+
+    assert splice.config.__all__ == [
+        "ComponentRef",
+        "ErrorPolicy",
+        "FlowSpec",
+        "Project",
+        "SystemSpec",
+        "load_flow",
+        "load_project",
+        "load_settings",
+    ]
