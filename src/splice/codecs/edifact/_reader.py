@@ -39,7 +39,8 @@ class Separators:
 
     @classmethod
     def from_una(cls, advice: str) -> Separators:
-        return cls(*(advice[i] for i in range(6)), una=True)
+        component, element, decimal, release, reserved, segment = tuple(advice[:6])
+        return cls(component, element, decimal, release, reserved, segment, una=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Separators:
