@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from splice.runtime.policies import OnError
 from splice.types import Duration
 
 __all__ = ["HttpSettings", "ProjectSettings", "RuntimeSettings"]
@@ -43,6 +44,10 @@ class ProjectSettings(_Strict):
     store: str = Field(
         "sqlite:///.splice/state.db",
         description="State store URL (SQLite in the project folder by default).",
+    )
+    on_error: OnError = Field(
+        default_factory=OnError,
+        description="Project-wide error policy; a flow's and a sink's `on_error` override it.",
     )
     lookups: dict[str, str] = Field(
         default_factory=dict,

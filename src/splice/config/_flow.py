@@ -33,6 +33,7 @@ from splice.config._yaml import (
     value_pos,
 )
 from splice.errors import ConfigError
+from splice.runtime.policies import OnError
 from splice.settings import ProjectSettings
 
 __all__ = ["load_flow", "read_flow"]
@@ -221,9 +222,10 @@ def _on_error(flow: _FlowFile, parent: Any, path: str) -> ErrorPolicy | None:
         if key not in ON_ERROR_KEYS:
             hint = registry.suggest(str(key), list(ON_ERROR_KEYS))
             flow.problems.add(key_pos(raw, key, pos), f"{path}: unknown key '{key}'{hint}")
-    dead_letter = raw.get("dead_letter", True)
-    if not isinstance(dead_letter, bool):
-        where = value_pos(raw, "dead_letter", pos)
-        flow.problems.add(where, f"{path}.dead_letter: Input should be a valid boolean")
+    known = {key: value for key, value in plain(raw).items() if key in ON_ERROR_KEYS}
+    try:
+        policy = OnError.model_validate(known)
+    except ValidationError as error:
+        _locate.report(error, raw, pos, path, flow.problems, OnError)
         return None
-    return ErrorPolicy(dead_letter=dead_letter, raw=plain(raw))
+    return ErrorPolicy(dead_letter=policy.dead_letter, raw=plain(raw), policy=policy)

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from splice.components.spec import Kind
+from splice.runtime.policies import OnError
 from splice.settings import ProjectSettings
 
 __all__ = [
@@ -51,6 +52,8 @@ class ErrorPolicy:
 
     dead_letter: bool = True
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    policy: OnError | None = field(default=None, compare=False)
+    """The block validated as written (merged with the project defaults by the runtime)."""
     """The block as written (secrets resolved), for the runtime's full policy model."""
 
 

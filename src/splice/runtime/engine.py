@@ -16,9 +16,14 @@ from typing import Any
 
 from splice.components import registry
 from splice.components.context import Context, SharedResources
+from splice.components.interfaces import Sink, Step
 from splice.config import ComponentRef, FlowSpec, Project
+from splice.runtime.breaker import Breakers
 from splice.runtime.flow import FlowRunner
 from splice.runtime.pipeline import BoundSink, BoundStep, Pipeline
+from splice.runtime.policies import merge_layers
+from splice.runtime.retry import RetryingSink
+from splice.runtime.timeouts import TimedStep
 
 __all__ = ["Engine", "build_flow"]
 
@@ -29,10 +34,41 @@ def _build(ref: ComponentRef, context: Context) -> Any:
     return registry.get(ref.kind, ref.name).build(ref.config, context.at(ref.path))
 
 
+def _endpoint(ref: ComponentRef, flow: str) -> str:
+    """What a circuit breaker is keyed by: the receiving endpoint, shared across flows."""
+    for attribute in ("url", "name", "path"):
+        value = getattr(ref.config, attribute, None)
+        if isinstance(value, str):
+            return f"{ref.name}:{value}"
+    return f"{ref.name}:{flow}.{ref.path}"
+
+
+def _guarded_sink(spec: FlowSpec, ref: ComponentRef, context: Context) -> Sink:
+    policy = merge_layers(
+        context.settings.on_error,
+        spec.on_error.policy,
+        ref.on_error.policy if ref.on_error is not None else None,
+    )
+    breaker = None
+    if policy.circuit_breaker is not None:
+        breakers = context.shared.get("breakers", Breakers)
+        breaker = breakers.get(_endpoint(ref, spec.name), policy.circuit_breaker)
+    return RetryingSink(_build(ref, context), policy, breaker, name=ref.path)
+
+
+def _guarded_step(spec: FlowSpec, ref: ComponentRef, context: Context) -> Step:
+    policy = merge_layers(context.settings.on_error, spec.on_error.policy)
+    step: Step = _build(ref, context)
+    return TimedStep(step, policy.timeout) if policy.timeout else step
+
+
 def build_flow(spec: FlowSpec, context: Context) -> FlowRunner:
-    """Instantiate a flow's components (nothing is opened yet)."""
-    steps = [BoundStep(ref.path, _build(ref, context)) for ref in spec.steps]
-    sinks = [BoundSink(name, ref.path, _build(ref, context)) for name, ref in spec.sinks.items()]
+    """Instantiate a flow's components (nothing is opened yet), each under its error policy."""
+    steps = [BoundStep(ref.path, _guarded_step(spec, ref, context)) for ref in spec.steps]
+    sinks = [
+        BoundSink(name, ref.path, _guarded_sink(spec, ref, context))
+        for name, ref in spec.sinks.items()
+    ]
     return FlowRunner(
         name=spec.name,
         version=spec.version,

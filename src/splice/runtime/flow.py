@@ -153,9 +153,9 @@ class FlowRunner:
             await asyncio.wait(unfinished)
 
     async def _close_components(self) -> None:
-        steps: list[Step] = [bound.step for bound in self.pipeline.steps]
-        sinks: list[Sink] = [bound.sink for bound in self.pipeline.sinks.values()]
-        for component in [*steps, *sinks]:
+        components: list[Step | Sink] = [bound.step for bound in self.pipeline.steps]
+        components += [bound.sink for bound in self.pipeline.sinks.values()]
+        for component in components:
             try:
                 await component.close()
             except Exception:
