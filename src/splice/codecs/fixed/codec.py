@@ -73,8 +73,11 @@ class FixedWidthCodec:
             offset += len(raw) + len(self.layout.separator)
 
     def write_records(self, records: Iterable[Any], out: BinaryIO) -> None:
+        offset = 0
         for number, record in enumerate(records, 1):
-            out.write(self._encode_record(number, record) + self.layout.separator)
+            data = self._encode_record(number, record, offset) + self.layout.separator
+            out.write(data)
+            offset += len(data)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -131,7 +134,7 @@ class FixedWidthCodec:
 
     # -- writing ------------------------------------------------------------------------
 
-    def _encode_record(self, number: int, record: dict[str, Any]) -> bytes:
+    def _encode_record(self, number: int, record: dict[str, Any], offset: int) -> bytes:
         spec = self._spec_named(number, record.get("type"))
         encoding = self.layout.encoding
         data = bytearray(" ".encode(encoding) * spec.size)
@@ -144,7 +147,7 @@ class FixedWidthCodec:
                     record.get(field.name), field, encoding
                 )
             except (ValueError, UnicodeError) as exc:
-                raise _field_error(number, field.name, field.position, str(exc)) from exc
+                raise _field_error(number, field.name, offset + field.position, str(exc)) from exc
         return bytes(data)
 
     def _spec_named(self, number: int, type_name: Any) -> RecordSpec:
