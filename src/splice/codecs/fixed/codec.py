@@ -45,7 +45,7 @@ def _field_error(record: int, spec_name: str, offset: int, detail: str) -> Codec
 
 class FixedWidthCodec:
     name = "fixed"
-    content_type = "text/plain"
+    content_type = "application/octet-stream"
 
     def __init__(self, options: FixedOptions, context: Any = None) -> None:
         base = Path(getattr(context, "project_dir", None) or Path.cwd())
