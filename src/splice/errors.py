@@ -44,6 +44,8 @@ class SpliceError(Exception):
     """Root of every splice error. ``code`` is stable and documented."""
 
     code = "splice"
+    component: str | None = None
+    """Where in its flow the error happened (``steps[2].map``, ``sinks.erp``), once known."""
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)

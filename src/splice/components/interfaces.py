@@ -18,6 +18,7 @@ __all__ = ["Delivery", "Sink", "Source", "Step"]
 
 AckCallback = Callable[[Sequence[Message]], Awaitable[None]]
 NackCallback = Callable[[BaseException], Awaitable[None]]
+AcceptCallback = Callable[[], Awaitable[None]]
 
 
 async def _noop_ack(outputs: Sequence[Message]) -> None:
@@ -32,23 +33,45 @@ class Delivery:
     """A message handed over by a source, with the means to settle it exactly once.
 
     ``ack(outputs)`` is called only after every sink confirmed (``outputs`` are the messages
-    the sinks received, so a synchronous source can reply with them); ``nack(error)`` when
-    the message could not be delivered and was not committed anywhere, so the source must
-    keep it (redeliver, leave the file, answer an error).
+    the sinks received, so a synchronous source can reply with them) or after the message
+    was committed to the dead-letter queue; ``nack(error)`` when the message could not be
+    delivered and was not committed anywhere, so the source must keep it (redeliver, leave
+    the file, answer an error).
+
+    Two kinds of source declare more:
+
+    - ``caller_waits``: a caller is waiting for the outcome (a synchronous HTTP reply). A
+      failure is answered to the caller, who still holds the message, so the runtime nacks
+      it with the error instead of dead-lettering it.
+    - ``accept`` given: the source cannot redeliver once it let go (an HTTP request answered
+      202). The runtime first writes the message to the store's journal and then calls
+      ``accept()``, so the source may let go; unfinished journal entries are resumed at start.
     """
 
-    __slots__ = ("_ack", "_nack", "message", "settled")
+    __slots__ = ("_accept", "_ack", "_nack", "caller_waits", "message", "needs_journal", "settled")
 
     def __init__(
         self,
         message: Message,
         ack: AckCallback = _noop_ack,
         nack: NackCallback = _noop_nack,
+        *,
+        accept: AcceptCallback | None = None,
+        caller_waits: bool = False,
     ) -> None:
         self.message = message
         self._ack = ack
         self._nack = nack
+        self._accept = accept
+        self.needs_journal = accept is not None
+        self.caller_waits = caller_waits
         self.settled = False
+
+    async def accept(self) -> None:
+        """The message is safely journaled: the source may let go of it."""
+        accept, self._accept = self._accept, None
+        if accept is not None:
+            await accept()
 
     async def ack(self, outputs: Sequence[Message] = ()) -> None:
         if not self.settled:

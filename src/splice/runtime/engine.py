@@ -24,6 +24,7 @@ from splice.runtime.pipeline import BoundSink, BoundStep, Pipeline
 from splice.runtime.policies import merge_layers
 from splice.runtime.retry import RetryingSink
 from splice.runtime.timeouts import TimedStep
+from splice.store import Store
 
 __all__ = ["Engine", "build_flow"]
 
@@ -62,7 +63,7 @@ def _guarded_step(spec: FlowSpec, ref: ComponentRef, context: Context) -> Step:
     return TimedStep(step, policy.timeout) if policy.timeout else step
 
 
-def build_flow(spec: FlowSpec, context: Context) -> FlowRunner:
+def build_flow(spec: FlowSpec, context: Context, store: Store | None = None) -> FlowRunner:
     """Instantiate a flow's components (nothing is opened yet), each under its error policy."""
     steps = [BoundStep(ref.path, _guarded_step(spec, ref, context)) for ref in spec.steps]
     sinks = [
@@ -76,6 +77,8 @@ def build_flow(spec: FlowSpec, context: Context) -> FlowRunner:
         source_path=spec.source.path,
         pipeline=Pipeline(spec.name, steps, sinks),
         max_in_flight=spec.max_in_flight,
+        policy=merge_layers(context.settings.on_error, spec.on_error.policy),
+        store=store,
     )
 
 
@@ -86,19 +89,29 @@ def _start_order(runner: FlowRunner, spec: FlowSpec) -> int:
 class Engine:
     """Runs a project's flows; see the module docstring for the lifecycle."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, *, store: Store | None = None) -> None:
         self.project = project
         self.shared = SharedResources()
         self.flows: dict[str, FlowRunner] = {}
+        self.store = store
+        self._owns_store = store is None
 
     def context(self, flow: str) -> Context:
         return Context(self.project.dir, flow, self.project.settings, self.shared)
 
     async def start(self) -> None:
-        await self._start_flows(list(self.project.flows.values()))
+        if self.store is None:
+            self.store = await Store.open(self.project.settings.store, project_dir=self.project.dir)
+        try:
+            await self._start_flows(list(self.project.flows.values()))
+        except BaseException:
+            await self.stop()
+            raise
 
     async def _start_flows(self, specs: list[FlowSpec]) -> dict[str, FlowRunner]:
-        runners = {spec.name: build_flow(spec, self.context(spec.name)) for spec in specs}
+        runners = {
+            spec.name: build_flow(spec, self.context(spec.name), self.store) for spec in specs
+        }
         for runner in runners.values():
             await runner.open_components()
         ordered = sorted(specs, key=lambda spec: _start_order(runners[spec.name], spec))
@@ -116,6 +129,9 @@ class Engine:
             await runner.close_source()
         await asyncio.gather(*(runner.stop(deadline) for runner in runners))
         await self._close_shared()
+        if self.store is not None and self._owns_store:
+            await self.store.close()
+            self.store = None
 
     async def _close_shared(self) -> None:
         for resource in reversed(self.shared.values()):

@@ -7,6 +7,10 @@ Delivery guarantees (DESIGN.md, "How a message travels"):
   (backpressure) instead of letting memory grow;
 - a delivery is acked only after the pipeline returned, i.e. after every sink confirmed;
   any failure nacks it, so the source keeps the message;
+- a message that fails for good is settled by :class:`~splice.runtime.outcomes.FailureHandler`
+  (dead-lettered and acked, or nacked so that the source keeps it);
+- a delivery from a source that cannot redeliver is written to the store's journal before
+  the source lets go of it; journal entries left unfinished by a crash run again at start;
 - ``stop()`` closes the source, lets in-flight messages finish within a deadline, and only
   then closes steps and sinks. Messages still unfinished at the deadline are nacked.
 """
@@ -16,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Sequence
 
 from splice.components.interfaces import Delivery, Sink, Source, Step
-from splice.errors import MessageError
+from splice.message import Message
+from splice.runtime.outcomes import FailureHandler
 from splice.runtime.pipeline import Pipeline
-from splice.secrets import mask
+from splice.runtime.policies import OnError
+from splice.store import Store
 
 __all__ = ["FlowRunner"]
 
@@ -39,6 +45,9 @@ class FlowRunner:
         source_path: str,
         pipeline: Pipeline,
         max_in_flight: int,
+        *,
+        policy: OnError | None = None,
+        store: Store | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -50,7 +59,9 @@ class FlowRunner:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._pump_task: asyncio.Task[None] | None = None
         self._source_closed = False
-        self.counts = {"received": 0, "acked": 0, "nacked": 0}
+        self.store = store
+        self.failures = FailureHandler(name, version, policy or OnError(), store)
+        self.counts = {"received": 0, "acked": 0, "nacked": 0, "dead_lettered": 0}
 
     @property
     def in_flight(self) -> int:
@@ -67,8 +78,28 @@ class FlowRunner:
         await self.source.open()
         self._pump_task = asyncio.create_task(self._pump(), name=f"splice:{self.name}")
 
+    async def _journaled(self) -> AsyncIterator[Delivery]:
+        """Journal entries a previous run left unfinished: they run again first."""
+        if self.store is None:
+            return
+        pending = await self.store.journal.pending(self.name)
+        if pending:
+            log.info("flow '%s': resuming %d journaled messages", self.name, len(pending))
+        for entry_id, message in pending:
+            yield Delivery(message, self._completer(entry_id))
+
+    def _completer(self, entry_id: int):  # type: ignore[no-untyped-def]
+        async def complete(outputs: Sequence[Message]) -> None:
+            assert self.store is not None
+            await self.store.journal.complete(entry_id)
+
+        return complete
+
     async def _pump(self) -> None:
-        deliveries: AsyncIterator[Delivery] = self.source.deliveries()
+        await self._pump_from(self._journaled())
+        await self._pump_from(self.source.deliveries())
+
+    async def _pump_from(self, deliveries: AsyncIterator[Delivery]) -> None:
         while True:
             await self._slots.acquire()
             try:
@@ -88,22 +119,55 @@ class FlowRunner:
     async def _handle(self, delivery: Delivery) -> None:
         message = delivery.message
         message.record(self.name, self.source_path, "received")
+        original = _as_received(message)
+        try:
+            entry = await self._journal(delivery)
+        except Exception as error:
+            self._slots.release()
+            await self._settle_nack(delivery, error)
+            return
         try:
             outputs = await self.pipeline.run(message)
         except asyncio.CancelledError:
             await self._settle_nack(delivery, TimeoutError("shutdown deadline reached"))
             raise
         except Exception as error:
-            self._report(error)
-            await self._settle_nack(delivery, error)
+            await self._fail(delivery, error, entry, original)
         else:
             self.counts["acked"] += 1
-            try:
-                await delivery.ack(outputs)
-            except Exception:
-                log.exception("flow '%s': acknowledging a delivery failed", self.name)
+            await self._settle(delivery.ack(outputs), entry)
         finally:
             self._slots.release()
+
+    async def _journal(self, delivery: Delivery) -> int | None:
+        """Make the message durable before a source that cannot redeliver lets go of it."""
+        if not delivery.needs_journal:
+            return None
+        entry = None
+        if self.store is not None:
+            entry = await self.store.journal.append(self.name, delivery.message)
+        await delivery.accept()
+        return entry
+
+    async def _fail(
+        self, delivery: Delivery, error: Exception, entry: int | None, original: Message
+    ) -> None:
+        try:
+            dead_lettered = await self.failures.settle(delivery, error, original)
+        except Exception:
+            log.exception("flow '%s': settling a failed delivery failed", self.name)
+            return
+        self.counts["dead_lettered" if dead_lettered else "nacked"] += 1
+        if dead_lettered and entry is not None and self.store is not None:
+            await self._settle(self.store.journal.complete(entry), None)
+
+    async def _settle(self, acknowledgement: Awaitable[None], entry: int | None) -> None:
+        try:
+            await acknowledgement
+            if entry is not None and self.store is not None:
+                await self.store.journal.complete(entry)
+        except Exception:
+            log.exception("flow '%s': acknowledging a delivery failed", self.name)
 
     async def _settle_nack(self, delivery: Delivery, error: BaseException) -> None:
         self.counts["nacked"] += 1
@@ -111,12 +175,6 @@ class FlowRunner:
             await delivery.nack(error)
         except Exception:
             log.exception("flow '%s': settling a failed delivery failed", self.name)
-
-    def _report(self, error: Exception) -> None:
-        if isinstance(error, MessageError):
-            log.warning("%s [%s]", mask(str(error)), error.code)
-        else:
-            log.error("flow '%s': %s: %s", self.name, type(error).__name__, mask(str(error)))
 
     async def close_source(self) -> None:
         if self._source_closed:
@@ -160,3 +218,16 @@ class FlowRunner:
                 await component.close()
             except Exception:
                 log.exception("flow '%s': closing %s failed", self.name, type(component).__name__)
+
+
+def _as_received(message: Message) -> Message:
+    """The message as the source handed it over (steps may change the body in place)."""
+    return Message(
+        body=message.body,
+        headers=dict(message.headers),
+        content_type=message.content_type,
+        id=message.id,
+        correlation_id=message.correlation_id,
+        lineage=message.lineage,
+        attempts=message.attempts,
+    )

@@ -97,6 +97,7 @@ def _annotate(error: SpliceError, flow: str, path: str, message: Message) -> Spl
     prefix = f"flow '{flow}', {path}: "
     if not error.message.startswith("flow '"):
         error.message = prefix + error.message
+        error.component = path
     if isinstance(error, MessageError):
         error.step = error.step or path
         error.message_id = error.message_id or message.id

@@ -22,7 +22,7 @@ async def ack_with_input(delivery: Delivery) -> None:
 
 
 class Puller:
-    """Plays the runtime: pulls deliveries and settles each with ``settle``."""
+    """Plays the runtime: pulls deliveries, accepts journaled ones, settles each with ``settle``."""
 
     def __init__(self, source: HttpSource, settle: Settle = ack_with_input) -> None:
         self.source = source
@@ -33,6 +33,8 @@ class Puller:
     async def _run(self) -> None:
         async for delivery in self.source.deliveries():
             self.pulled.append(delivery)
+            if delivery.needs_journal:
+                await delivery.accept()
             await self.settle(delivery)
 
     async def stop(self) -> None:

@@ -165,7 +165,7 @@ async def test_internal_error_gives_500_without_internals(
     assert "secret-table-name" in caplog.text
 
 
-async def test_accepted_reply_gives_202_with_id_once_pulled(
+async def test_accepted_reply_gives_202_with_id_once_journaled(
     harness: Harness, client: httpx.AsyncClient
 ) -> None:
     source = await harness.source(reply="accepted")
@@ -177,8 +177,34 @@ async def test_accepted_reply_gives_202_with_id_once_pulled(
     puller = harness.pull(source, keep)
     response = await client.post(harness.url("/orders"), content=b"x")
     assert response.status_code == 202
+    assert puller.pulled[0].needs_journal and not puller.pulled[0].caller_waits
     assert response.json() == {"id": puller.pulled[0].message.id}
     assert response.headers["x-message-id"] == puller.pulled[0].message.id
+
+
+async def test_accepted_request_is_not_answered_before_the_runtime_accepts_it(
+    harness: Harness, client: httpx.AsyncClient
+) -> None:
+    source = await harness.source(reply="accepted")
+    pulled: list[Delivery] = []
+
+    async def hold(delivery: Delivery) -> None:
+        pulled.append(delivery)
+
+    async def pull() -> None:
+        async for delivery in source.deliveries():
+            await hold(delivery)
+
+    task = asyncio.create_task(pull())
+    request = asyncio.create_task(client.post(harness.url("/orders"), content=b"x"))
+    while not pulled:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    assert not request.done()
+    await pulled[0].accept()
+    response = await asyncio.wait_for(request, 5)
+    assert response.status_code == 202
+    task.cancel()
 
 
 async def test_request_waits_until_the_runtime_pulls(

@@ -94,13 +94,21 @@ class _Request:
     ``settled`` holds the outputs, the error, or None when the reply timed out.
     """
 
-    __slots__ = ("delivery", "pulled", "settled")
+    __slots__ = ("accepted", "delivery", "pulled", "settled")
 
     def __init__(self, message: Message, loop: asyncio.AbstractEventLoop, sync: bool) -> None:
         self.pulled: asyncio.Future[bool] = loop.create_future()
         self.settled: asyncio.Future[Sequence[Message] | BaseException | None]
         self.settled = loop.create_future()
-        self.delivery = Delivery(message, self._ack, self._nack) if sync else Delivery(message)
+        self.accepted: asyncio.Future[bool] = loop.create_future()
+        if sync:
+            self.delivery = Delivery(message, self._ack, self._nack, caller_waits=True)
+        else:
+            self.delivery = Delivery(message, accept=self._accept)
+
+    async def _accept(self) -> None:
+        if not self.accepted.done():
+            self.accepted.set_result(True)
 
     def expire(self) -> None:
         """Reply timeout: not pulled yet -> 503 (never processed); pulled -> 504."""
@@ -108,6 +116,8 @@ class _Request:
             self.pulled.set_result(False)
         elif not self.settled.done():
             self.settled.set_result(None)
+        if not self.accepted.done():
+            self.accepted.set_result(False)
 
     async def _ack(self, outputs: Sequence[Message]) -> None:
         if not self.settled.done():
@@ -210,6 +220,8 @@ class HttpSource(Source):
         if not await request.pulled:
             return problem.unavailable()
         if not self._sync:
+            if not await request.accepted:
+                return problem.reply_timeout(self._timeout)
             body = orjson.dumps({"id": request.delivery.message.id})
             return Reply(202, body, "application/json")
         outcome = await request.settled
