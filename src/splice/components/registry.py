@@ -41,8 +41,12 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
     },
     "codec": {
         "csv": "splice.codecs.csv",
+        "edifact": "splice.codecs.edifact.codec",
+        "fixed": "splice.codecs.fixed.codec",
         "json": "splice.codecs.json",
+        "jsonl": "splice.codecs.jsonl",
         "text": "splice.codecs.text",
+        "x12": "splice.codecs.x12.codec",
         "xml": "splice.codecs.xml",
         "yaml": "splice.codecs.yaml",
     },

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 from pydantic import Field
 
+from splice.codecs.base import Codec
 from splice.codecs.edifact._envelope import Event, iter_events
 from splice.codecs.edifact._reader import SegmentReader
 from splice.codecs.edifact._writer import MessageWriter, generate
@@ -48,8 +49,9 @@ def _structure(message_type: str, segments: list[dict[str, Any]]) -> list[dict[s
     return nest(definition, segments, "group")
 
 
-class EdifactCodec:
+class EdifactCodec(Codec):
     name = "edifact"
+    supports_records = True
     content_type = "application/edifact"
 
     def __init__(self, options: EdifactOptions | None = None, context: Any = None) -> None:

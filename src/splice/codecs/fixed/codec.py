@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from pydantic import Field
 
+from splice.codecs.base import Codec
 from splice.codecs.fixed._fields import decode_field, encode_field
 from splice.codecs.fixed._layout import Layout, RecordSpec, load_layout
 from splice.components.spec import ComponentConfig, ComponentSpec
@@ -43,8 +44,9 @@ def _field_error(record: int, spec_name: str, offset: int, detail: str) -> Codec
     return CodecError(detail, position=f"record {record}, field {spec_name}, byte {offset}")
 
 
-class FixedWidthCodec:
+class FixedWidthCodec(Codec):
     name = "fixed"
+    supports_records = True
     content_type = "application/octet-stream"
 
     def __init__(self, options: FixedOptions, context: Any = None) -> None:

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 from pydantic import Field
 
+from splice.codecs.base import Codec
 from splice.codecs.x12._envelope import Event, iter_events
 from splice.codecs.x12._reader import SegmentReader
 from splice.codecs.x12._structure import load_definition, nest
@@ -51,8 +52,9 @@ def _structure(transaction_set: str, segments: list[dict[str, Any]]) -> list[dic
     return nest(load_definition("splice.codecs.x12", transaction_set, "loop"), segments, "loop")
 
 
-class X12Codec:
+class X12Codec(Codec):
     name = "x12"
+    supports_records = True
     content_type = "application/edi-x12"
 
     def __init__(self, options: X12Options | None = None, context: Any = None) -> None:
