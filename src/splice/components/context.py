@@ -43,6 +43,10 @@ class Context:
     shared: SharedResources = field(default_factory=SharedResources)
     component: str = ""
     """Where the component sits in its flow, e.g. ``steps[2].map`` or ``sinks.erp``."""
+    store: Any = None
+    """The engine's state store (:class:`splice.store.Store`), or None outside an engine."""
+    version: str = ""
+    """The version of the flow being built (a short hash of its file)."""
 
     def resolve_path(self, path: str | Path) -> Path:
         """A path from a flow file, relative to the project folder."""
@@ -50,4 +54,12 @@ class Context:
         return candidate if candidate.is_absolute() else self.project_dir / candidate
 
     def at(self, component: str) -> Context:
-        return Context(self.project_dir, self.flow, self.settings, self.shared, component)
+        return Context(
+            self.project_dir,
+            self.flow,
+            self.settings,
+            self.shared,
+            component,
+            self.store,
+            self.version,
+        )

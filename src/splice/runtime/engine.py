@@ -96,8 +96,15 @@ class Engine:
         self.store = store
         self._owns_store = store is None
 
-    def context(self, flow: str) -> Context:
-        return Context(self.project.dir, flow, self.project.settings, self.shared)
+    def context(self, flow: str, version: str = "") -> Context:
+        return Context(
+            self.project.dir,
+            flow,
+            self.project.settings,
+            self.shared,
+            store=self.store,
+            version=version,
+        )
 
     async def start(self) -> None:
         if self.store is None:
@@ -110,7 +117,8 @@ class Engine:
 
     async def _start_flows(self, specs: list[FlowSpec]) -> dict[str, FlowRunner]:
         runners = {
-            spec.name: build_flow(spec, self.context(spec.name), self.store) for spec in specs
+            spec.name: build_flow(spec, self.context(spec.name, spec.version), self.store)
+            for spec in specs
         }
         for runner in runners.values():
             await runner.open_components()
