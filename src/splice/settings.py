@@ -19,9 +19,7 @@ class HttpSettings(_Strict):
 
     host: str = Field("127.0.0.1", description="Address to bind.")
     port: int = Field(8080, ge=0, le=65535, description="Port to bind (0 picks a free one).")
-    max_body_bytes: int = Field(
-        1_048_576, ge=1, description="Requests with a larger body get 413."
-    )
+    max_body_bytes: int = Field(1_048_576, ge=1, description="Requests with a larger body get 413.")
     reply_timeout: Duration = Field(
         30.0, gt=0, description="Seconds a synchronous reply waits for the flow."
     )

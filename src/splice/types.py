@@ -25,7 +25,9 @@ def parse_duration(value: object) -> float:
         match = _DURATION.match(value)
         if match:
             return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    raise ValueError(f"invalid duration {value!r}: use seconds or a text like 250ms, 30s, 5m, 2h, 7d")
+    raise ValueError(
+        f"invalid duration {value!r}: use seconds or a text like 250ms, 30s, 5m, 2h, 7d"
+    )
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -67,7 +67,7 @@ def _plugin_table() -> dict[Kind, dict[str, str]]:
         for entry in entry_points(group="splice.components"):
             kind, _, name = entry.name.partition(".")
             if kind in _plugins and name:
-                _plugins[kind][name] = entry.value  # type: ignore[index]
+                _plugins[kind][name] = entry.value
     return _plugins
 
 
