@@ -1,0 +1,176 @@
+"""The JSON ↔ XML convention shared by the ``xml`` codec and the SOAP connector.
+
+Decoding an element gives:
+
+* a document → ``{"Root": value}`` (comments and processing instructions are dropped);
+* an element with only text → that text as a string (``<total>19.99</total>`` →
+  ``"19.99"``: values are never guessed into numbers);
+* an empty element (no attributes, children or text) → ``null``;
+* otherwise an object: attributes as ``"@name"``, children by name, text beside them as
+  ``"#text"`` (whitespace-only text between children is insignificant and dropped);
+* repeated siblings → an array, in document order;
+* namespaces keep their prefixes: ``"ns:Name"`` and ``"@ns:attr"``, and each declaration
+  stays where it was, as ``"@xmlns"`` or ``"@xmlns:ns"``.
+
+Encoding is the reverse: an array becomes repeated elements of its key's name, a nested
+array repeated ``item`` elements; ints are written with ``str``, floats with ``repr``
+(``21.0`` stays ``21.0``), booleans as ``true``/``false``, ``None`` as an empty element. So
+XML → JSON → XML gives the same document, up to insignificant whitespace, the XML
+declaration, ``<a></a>`` written as ``<a/>`` and where text sat among children.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from splice.errors import CodecError
+
+__all__ = ["element_to_value", "value_to_element"]
+
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+Scope = dict[str | None, str]
+
+
+def _qualified(name: str, element: etree._Element, is_attribute: bool = False) -> str:
+    if not name.startswith("{"):
+        return name
+    uri, local = name[1:].split("}", 1)
+    if uri == XML_NS:
+        return f"xml:{local}"
+    prefixes = [p for p, u in element.nsmap.items() if u == uri and not (is_attribute and not p)]
+    prefix = element.prefix if not is_attribute and element.prefix in prefixes else None
+    if prefix is None and prefixes and (is_attribute or None not in prefixes):
+        prefix = prefixes[0]
+    return f"{prefix}:{local}" if prefix else local
+
+
+def element_to_value(element: etree._Element, max_depth: int, depth: int = 1) -> Any:
+    """The JSON value of one element (its name is the key its parent puts it under)."""
+    if depth > max_depth:
+        raise CodecError(f"XML is nested deeper than max_depth ({max_depth})")
+    value: dict[str, Any] = {}
+    parent = element.getparent()
+    inherited = parent.nsmap if parent is not None else {}
+    for prefix, uri in element.nsmap.items():
+        if inherited.get(prefix) != uri:
+            value["@xmlns:" + prefix if prefix else "@xmlns"] = uri
+    for name, text in element.attrib.items():
+        value["@" + _qualified(name, element, is_attribute=True)] = text
+    texts = [element.text] if element.text else []
+    for child in element:
+        if child.tail:
+            texts.append(child.tail)
+        if not isinstance(child.tag, str):
+            continue  # comments, processing instructions
+        key = _qualified(child.tag, child)
+        item = element_to_value(child, max_depth, depth + 1)
+        if key not in value:
+            value[key] = item
+        elif isinstance(existing := value[key], _Repeated):
+            existing.append(item)
+        else:
+            value[key] = _Repeated([existing, item])
+    text = "".join(texts)
+    if not value:
+        return text or None
+    if text.strip():
+        value["#text"] = " ".join(t.strip() for t in texts if t.strip())
+    return {key: list(item) if isinstance(item, _Repeated) else item for key, item in value.items()}
+
+
+class _Repeated(list[Any]):
+    """Siblings of one name collected so far (a JSON array once done)."""
+
+
+def value_to_element(
+    name: str, value: Any, *, item: str = "item", scope: Scope | None = None
+) -> etree._Element:
+    """Build the element ``name`` holding ``value``; CodecError naming the key path.
+
+    Arrays nested directly in arrays are written as repeated ``item`` elements.
+    """
+    return _Writer(item).build(None, name, value, scope or {}, name)
+
+
+class _Writer:
+    def __init__(self, item: str) -> None:
+        self.item = item
+
+    def build(
+        self, parent: etree._Element | None, name: str, value: Any, scope: Scope, path: str
+    ) -> etree._Element:
+        declared: Scope = {}
+        if isinstance(value, dict):
+            for key, uri in value.items():
+                if key == "@xmlns" or (isinstance(key, str) and key.startswith("@xmlns:")):
+                    declared[key[7:] or None] = _scalar(uri, f"{path}.{key}")
+        scope = {**scope, **declared} if declared else scope
+        tag = _clark(name, scope, path, is_attribute=False)
+        try:
+            if parent is None:
+                element = etree.Element(tag, nsmap=declared or None)
+            else:
+                element = etree.SubElement(parent, tag, nsmap=declared or None)
+            if isinstance(value, dict):
+                self.fill(element, value, scope, path)
+            elif isinstance(value, list | tuple):
+                for index, each in enumerate(value):
+                    self.build(element, self.item, each, scope, f"{path}[{index}]")
+            elif value is not None:
+                element.text = _scalar(value, path)
+        except ValueError as error:
+            raise CodecError(f"cannot write XML: {error}", position=path) from error
+        return element
+
+    def fill(self, element: etree._Element, value: dict[Any, Any], scope: Scope, path: str) -> None:
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CodecError(f"cannot write XML: key {key!r} is not a string", position=path)
+            where = f"{path}.{key}"
+            if key == "@xmlns" or key.startswith("@xmlns:"):
+                continue
+            try:
+                if key == "#text":
+                    element.text = _scalar(item, where)
+                elif key.startswith("@"):
+                    attribute = _clark(key[1:], scope, where, is_attribute=True)
+                    element.set(attribute, "" if item is None else _scalar(item, where))
+                elif isinstance(item, list | tuple):
+                    for index, each in enumerate(item):
+                        self.build(element, key, each, scope, f"{where}[{index}]")
+                else:
+                    self.build(element, key, item, scope, where)
+            except ValueError as error:
+                raise CodecError(f"cannot write XML: {error}", position=where) from error
+
+
+def _clark(name: str, scope: Scope, path: str, *, is_attribute: bool) -> str:
+    prefix, colon, local = name.partition(":")
+    if not colon:
+        default = None if is_attribute else scope.get(None)
+        return f"{{{default}}}{name}" if default else name
+    uri = XML_NS if prefix == "xml" else scope.get(prefix)
+    if uri is None:
+        raise CodecError(
+            f"cannot write XML: namespace prefix '{prefix}' is not declared"
+            f" (add '@xmlns:{prefix}')",
+            position=path,
+        )
+    return f"{{{uri}}}{local}"
+
+
+def _scalar(value: Any, path: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    raise CodecError(
+        f"cannot write XML: a {type(value).__name__} cannot be text or an attribute", position=path
+    )

@@ -1,0 +1,97 @@
+"""The JSON ↔ XML convention: every rule, and XML → JSON → XML round trips."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from splice.codecs.xml import XmlCodec, XmlOptions
+
+codec = XmlCodec(XmlOptions(declaration=False))
+
+
+def _same(a: bytes, b: bytes) -> bool:
+    parser = etree.XMLParser(remove_blank_text=True)
+    return bool(
+        etree.tostring(etree.fromstring(a, parser), method="c14n")
+        == etree.tostring(etree.fromstring(b, parser), method="c14n")
+    )
+
+
+@pytest.mark.parametrize(
+    ("xml", "data"),
+    [
+        (b"<a>text</a>", {"a": "text"}),
+        (b"<a/>", {"a": None}),
+        (b'<a id="1"/>', {"a": {"@id": "1"}}),
+        (b'<a id="1">text</a>', {"a": {"@id": "1", "#text": "text"}}),
+        (b"<a><b>1</b><b>2</b><c/></a>", {"a": {"b": ["1", "2"], "c": None}}),
+        (b"<a>\n  <b>1</b>\n</a>", {"a": {"b": "1"}}),
+        (b"<a><![CDATA[x < y]]></a>", {"a": "x < y"}),
+        (b"<!-- c --><a><?pi x?><b>1</b><!-- c --></a>", {"a": {"b": "1"}}),
+    ],
+)
+def test_decoding_rules(xml: bytes, data: object) -> None:
+    assert codec.decode(xml) == data
+
+
+def test_mixed_text_is_gathered_in_text() -> None:
+    assert codec.decode(b"<p>Hello <b>you</b> there</p>") == {
+        "p": {"b": "you", "#text": "Hello there"}
+    }
+
+
+def test_namespaces_keep_prefixes_and_declarations() -> None:
+    xml = (
+        b'<s:Envelope xmlns:s="urn:s" xmlns="urn:d"><s:Body><Order s:must="1" xml:lang="en">'
+        b'<m:x xmlns:m="urn:m">1</m:x></Order></s:Body></s:Envelope>'
+    )
+    data = codec.decode(xml)
+    assert data == {
+        "s:Envelope": {
+            "@xmlns:s": "urn:s",
+            "@xmlns": "urn:d",
+            "s:Body": {
+                "Order": {
+                    "@s:must": "1",
+                    "@xml:lang": "en",
+                    "m:x": {"@xmlns:m": "urn:m", "#text": "1"},
+                }
+            },
+        }
+    }
+    assert codec.encode(data) == xml
+
+
+ROUND_TRIPS = [
+    b'<order id="A-1"><total>19.99</total><line><sku>a</sku></line><line><sku>b</sku></line>'
+    b"</order>",
+    b'<root xmlns="urn:namespace">\n  <element key="value">text</element>\n'
+    b"  <empty-element/>\n</root>",
+    b'<a:r xmlns:a="urn:a" xmlns:b="urn:b"><b:x b:y="1"/><b:x>2</b:x><a:z>t</a:z></a:r>',
+    b"<list><item/><item>x</item><item><n>1</n></item></list>",
+    b'<a x="&lt;&amp;&quot;">&lt;tag&gt; &amp; more</a>',
+]
+
+
+@pytest.mark.parametrize("xml", ROUND_TRIPS)
+def test_xml_to_json_to_xml_is_identical(xml: bytes) -> None:
+    assert _same(codec.encode(codec.decode(xml)), xml)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"order": {"@id": "A-1", "total": "19.99", "line": [{"sku": "a"}, {"sku": "b"}]}},
+        {"a": {"@xmlns": "urn:a", "b": [None, "x"]}},
+        {"a": {"@k": "v", "#text": "t"}},
+    ],
+)
+def test_json_to_xml_to_json_is_identical(data: object) -> None:
+    assert codec.decode(codec.encode(data)) == data
+
+
+def test_interleaved_siblings_are_grouped_by_name() -> None:
+    data = codec.decode(b"<r><x>1</x><z>t</z><x>2</x></r>")
+    assert data == {"r": {"x": ["1", "2"], "z": "t"}}
+    assert codec.encode(data) == b"<r><x>1</x><x>2</x><z>t</z></r>"
