@@ -22,12 +22,14 @@ KINDS: tuple[Kind, ...] = ("source", "sink", "step", "codec")
 
 _BUILTIN: dict[Kind, dict[str, str]] = {
     "source": {
+        "amqp": "splice.connectors.amqp.source",
         "channel": "splice.connectors.channel.source",
         "file": "splice.connectors.file.source",
         "http": "splice.connectors.http.source",
         "timer": "splice.connectors.timer.source",
     },
     "sink": {
+        "amqp": "splice.connectors.amqp.sink",
         "channel": "splice.connectors.channel.sink",
         "file": "splice.connectors.file.sink",
         "http": "splice.connectors.http.sink",

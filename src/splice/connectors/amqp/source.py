@@ -1,0 +1,197 @@
+"""``amqp`` source: consume a queue with manual acks, at least once.
+
+The broker hands over at most ``prefetch`` unacknowledged messages; they wait in a small
+inbox until the runtime pulls them, so a flow that does not pull stops the broker from
+sending more (backpressure). Settling::
+
+    delivery.ack()                 basic.ack        the broker forgets the message
+    delivery.nack(MessageError)    basic.reject     requeue=false: dead-lettered by the queue's
+                                                    x-dead-letter-exchange, else dropped
+    delivery.nack(other error)     basic.reject     requeue=true: delivered again, with
+                                                    amqp.redelivered "true"
+
+When the connection is lost the source reconnects with exponential backoff (from
+``reconnect_initial`` up to ``reconnect_max``) and resumes consuming. Messages received on
+the lost connection and not yet pulled are dropped; the broker delivers them again, as it
+does any message whose ack did not reach it (settling such a message only logs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from splice.components.context import Context
+from splice.components.interfaces import Delivery, Source
+from splice.components.spec import ComponentSpec
+from splice.connectors.amqp._connection import (
+    AmqpConnectionConfig,
+    connect,
+    describe,
+    message_from,
+    safe_url,
+)
+from splice.errors import MessageError, NotConnected
+from splice.message import Message
+from splice.types import Duration
+
+if TYPE_CHECKING:
+    from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
+
+__all__ = ["SPEC", "AmqpSource", "AmqpSourceConfig"]
+
+log = logging.getLogger(__name__)
+
+
+class AmqpSourceConfig(AmqpConnectionConfig):
+    queue: str = Field(description="Queue to consume (declare it under `declare` if needed).")
+    prefetch: int = Field(
+        100, ge=1, le=65535, description="Most unacknowledged messages held at once."
+    )
+    exclusive: bool = Field(False, description="Be the queue's only consumer.")
+    reconnect_initial: Duration = Field(0.5, gt=0, description="First wait before reconnecting.")
+    reconnect_max: Duration = Field(30.0, gt=0, description="Longest wait between reconnects.")
+
+
+SPEC = ComponentSpec(
+    kind="source",
+    name="amqp",
+    summary="Consume a RabbitMQ (AMQP 0-9-1) queue with manual acks and prefetch.",
+    config=AmqpSourceConfig,
+    example="amqp: {queue: orders, prefetch: 50}",
+    factory="splice.connectors.amqp.source:AmqpSource",
+    shorthand="queue",
+    description=(
+        "A message is acked only after every sink confirmed it; a bad message is rejected "
+        "without requeue (to the queue's dead-letter exchange), any other failure requeues "
+        "it. Headers: the AMQP headers plus `amqp.exchange`, `amqp.routing_key`, "
+        "`amqp.redelivered`, `amqp.message_id`, `amqp.type`, `amqp.app_id`."
+    ),
+)
+
+_CLOSED = object()
+
+
+class AmqpSource(Source):
+    def __init__(self, config: AmqpSourceConfig, context: Context) -> None:
+        self.config = config
+        self._target = f"{safe_url(config)} queue '{config.queue}'"
+        self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._closed = False
+
+    async def open(self) -> None:
+        self._closed = False
+        await self._connect()
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._inbox.put_nowait(_CLOSED)
+            await self._drop()
+
+    async def deliveries(self) -> AsyncIterator[Delivery]:
+        while not self._closed:
+            if self._channel is None or self._channel.is_closed:
+                await self._reconnect()
+                continue
+            item = await self._inbox.get()
+            if item is _CLOSED:
+                return
+            if isinstance(item, _Lost):
+                if item.channel is self._channel:
+                    await self._drop()
+                continue
+            if item.channel is self._channel and not item.channel.is_closed:
+                yield self._delivery(item)
+
+    # -- connection ------------------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        connection, channel = await connect(
+            self.config, confirms=False, prefetch=self.config.prefetch
+        )
+        try:
+            await channel.basic_consume(
+                self.config.queue, self._inbox.put, exclusive=self.config.exclusive
+            )
+        except BaseException as exc:
+            await connection.close()
+            if isinstance(exc, Exception):
+                raise NotConnected(
+                    f"cannot consume {self._target}: {describe(exc)}", code="amqp-consume"
+                ) from exc
+            raise
+        self._connection, self._channel = connection, channel
+        watcher = channel.closing
+        watcher.add_done_callback(lambda done: self._on_lost(done, channel))
+
+    def _on_lost(self, done: asyncio.Future[Any], channel: AbstractChannel) -> None:
+        error = None if done.cancelled() else done.exception()
+        if not self._closed:
+            log.warning("lost %s: %s", self._target, describe(error) if error else "closed")
+            self._inbox.put_nowait(_Lost(channel))
+
+    async def _reconnect(self) -> None:
+        """Connect again, waiting longer after each failure, until connected or closed."""
+        await self._drop()
+        wait = self.config.reconnect_initial
+        while not self._closed:
+            try:
+                await self._connect()
+                log.info("reconnected to %s", self._target)
+                return
+            except NotConnected as exc:
+                log.warning("%s; retrying in %.1fs", exc, wait)
+            await asyncio.sleep(random.uniform(wait / 2, wait))
+            wait = min(wait * 2, self.config.reconnect_max)
+
+    async def _drop(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception as exc:  # already gone
+                log.debug("closing the AMQP connection to %s: %s", self._target, exc)
+
+    # -- settling --------------------------------------------------------------------------
+
+    def _delivery(self, delivered: DeliveredMessage) -> Delivery:
+        channel, tag = delivered.channel, delivered.delivery_tag or 0
+
+        async def ack(outputs: Sequence[Message]) -> None:
+            await self._settle(channel, tag, None)
+
+        async def nack(error: BaseException) -> None:
+            await self._settle(channel, tag, not isinstance(error, MessageError))
+
+        return Delivery(message_from(delivered), ack, nack)
+
+    async def _settle(self, channel: AbstractChannel, tag: int, requeue: bool | None) -> None:
+        """Ack (``requeue`` None) or reject; a message of a lost channel comes back anyway."""
+        what = "ack" if requeue is None else "reject"
+        if channel.is_closed:
+            log.info("cannot %s message %d: its connection is gone; it comes back", what, tag)
+            return
+        try:
+            if requeue is None:
+                await channel.basic_ack(tag)
+            else:
+                await channel.basic_reject(tag, requeue=requeue)
+        except Exception as exc:
+            log.warning("cannot %s message %d on %s: %s", what, tag, self._target, describe(exc))
+
+
+class _Lost:
+    """Put in the inbox when ``channel`` closed: everything before it is stale."""
+
+    __slots__ = ("channel",)
+
+    def __init__(self, channel: AbstractChannel) -> None:
+        self.channel = channel

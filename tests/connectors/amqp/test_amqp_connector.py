@@ -1,0 +1,232 @@
+"""The amqp source and sink against the real RabbitMQ: confirms, acks, prefetch, mapping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from amqp_harness import Broker, broker, pull, require, sink, source
+
+from splice.errors import MessageError, PermanentError, TransientError
+from splice.message import Message
+
+pytestmark = pytest.mark.service
+
+
+@pytest.fixture
+async def rabbit() -> AsyncIterator[Broker]:
+    require("rabbitmq")
+    async with broker() as helper:
+        yield helper
+
+
+def queue_of(name: str, **arguments: object) -> dict[str, object]:
+    return {"queues": [{"name": name, "durable": True, "arguments": arguments}]}
+
+
+async def test_round_trip_with_confirms_and_acks(rabbit: Broker, tmp_path: Path) -> None:
+    queue = rabbit.queue()
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue))
+    into = source(tmp_path, queue=queue, prefetch=50)
+    await out.open()
+    await into.open()
+    try:
+        await asyncio.gather(*(out.send(Message(f"m{i}".encode())) for i in range(20)))
+        deliveries = await pull(into, 20)
+        assert sorted(d.message.body for d in deliveries) == sorted(
+            f"m{i}".encode() for i in range(20)
+        )
+        for delivery in deliveries:
+            await delivery.ack([delivery.message])
+        await asyncio.sleep(0.2)
+        assert await rabbit.ready(queue) == 0
+    finally:
+        await into.close()
+        await out.close()
+    assert await rabbit.ready(queue) == 0  # acked messages do not come back on close
+
+
+async def test_prefetch_bounds_unacknowledged_deliveries(rabbit: Broker, tmp_path: Path) -> None:
+    queue = rabbit.queue()
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue))
+    into = source(tmp_path, queue=queue, prefetch=3)
+    await out.open()
+    await into.open()
+    try:
+        for i in range(10):
+            await out.send(Message(str(i)))
+        held = await pull(into, 3)
+        await asyncio.sleep(0.3)
+        assert await rabbit.ready(queue) == 7  # the broker sends no more until we settle
+        for delivery in held:
+            await delivery.ack()
+        rest = []
+        for _ in range(7):
+            [delivery] = await pull(into, 1)
+            await delivery.ack()
+            rest.append(delivery)
+        assert len({d.message.body for d in held + rest}) == 10
+    finally:
+        await into.close()
+        await out.close()
+
+
+async def test_nack_requeues_and_a_bad_message_is_dead_lettered(
+    rabbit: Broker, tmp_path: Path
+) -> None:
+    queue, dead, dlx = rabbit.queue(), rabbit.queue("dead"), rabbit.exchange("dlx")
+    declare = {
+        "exchanges": [{"name": dlx, "type": "fanout", "durable": False}],
+        "queues": [
+            {"name": dead, "durable": False},
+            {"name": queue, "durable": False, "arguments": {"x-dead-letter-exchange": dlx}},
+        ],
+        "bindings": [{"queue": dead, "exchange": dlx}],
+    }
+    out = sink(tmp_path, routing_key=queue, declare=declare)
+    into = source(tmp_path, queue=queue, declare=declare)
+    await out.open()
+    await into.open()
+    try:
+        await out.send(Message(b"flaky"))
+        [first] = await pull(into, 1)
+        assert first.message.headers["amqp.redelivered"] == "false"
+        await first.nack(TransientError("sink down"))
+        [again] = await pull(into, 1)
+        assert again.message.body == b"flaky"
+        assert again.message.headers["amqp.redelivered"] == "true"
+        await again.nack(MessageError("not an order"))
+        await asyncio.sleep(0.3)
+        dead_letter = await rabbit.get(dead)
+        assert dead_letter is not None
+        assert dead_letter.body == b"flaky"
+        assert await rabbit.ready(queue) == 0
+    finally:
+        await into.close()
+        await out.close()
+
+
+async def test_quorum_queue_is_declared(rabbit: Broker, tmp_path: Path) -> None:
+    queue = rabbit.queue("quorum")
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue, **{"x-queue-type": "quorum"}))
+    into = source(tmp_path, queue=queue)
+    await out.open()
+    await into.open()
+    try:
+        await out.send(Message(b"q"))
+        [delivery] = await pull(into, 1)
+        await delivery.ack()
+        listed = await asyncio.create_subprocess_exec(
+            "rabbitmqctl", "-q", "list_queues", "name", "type", stdout=asyncio.subprocess.PIPE
+        )
+        output, _ = await listed.communicate()
+        assert f"{queue}\tquorum" in output.decode()
+    finally:
+        await into.close()
+        await out.close()
+
+
+async def test_headers_and_properties_map_both_ways(rabbit: Broker, tmp_path: Path) -> None:
+    queue, exchange = rabbit.queue(), rabbit.exchange()
+    declare = {
+        "exchanges": [{"name": exchange, "type": "topic", "durable": False}],
+        "queues": [{"name": queue, "durable": False}],
+        "bindings": [{"queue": queue, "exchange": exchange, "routing_key": "orders.*"}],
+    }
+    out = sink(
+        tmp_path, exchange=exchange, routing_key="orders.created", app_id="crm", declare=declare
+    )
+    into = source(tmp_path, queue=queue)
+    await out.open()
+    await into.open()
+    try:
+        sent = Message(
+            b"{}",
+            {"order-id": "A-1", "amqp.type": "OrderCreated", "authorization": "Bearer x"},
+            "application/json",
+            correlation_id="corr-1",
+        )
+        await out.send(sent)
+        [delivery] = await pull(into, 1)
+        await delivery.ack()
+        got = delivery.message
+        assert got.content_type == "application/json"
+        assert got.correlation_id == "corr-1"
+        assert got.headers["order-id"] == "A-1"
+        assert "authorization" not in got.headers  # a secret-named header is never forwarded
+        assert got.headers["amqp.type"] == "OrderCreated"
+        assert got.headers["amqp.app_id"] == "crm"
+        assert got.headers["amqp.message_id"] == sent.id
+        assert got.headers["amqp.exchange"] == exchange
+        assert got.headers["amqp.routing_key"] == "orders.created"
+    finally:
+        await into.close()
+        await out.close()
+
+
+async def test_data_bodies_are_sent_as_json(rabbit: Broker, tmp_path: Path) -> None:
+    queue = rabbit.queue()
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue))
+    await out.open()
+    try:
+        await out.send(Message({"a": 1}))
+        await asyncio.sleep(0.1)
+        got = await rabbit.get(queue)
+        assert got is not None
+        assert got.body == b'{"a":1}'
+        assert got.header.properties.content_type == "application/json"
+        assert got.header.properties.delivery_mode == 2
+    finally:
+        await out.close()
+
+
+async def test_unroutable_mandatory_message_is_permanent(rabbit: Broker, tmp_path: Path) -> None:
+    exchange = rabbit.exchange()
+    declare = {"exchanges": [{"name": exchange, "durable": False}]}
+    out = sink(tmp_path, exchange=exchange, routing_key="nowhere", mandatory=True, declare=declare)
+    await out.open()
+    try:
+        with pytest.raises(PermanentError, match="unroutable"):
+            await out.send(Message(b"lost?"))
+    finally:
+        await out.close()
+
+
+async def test_a_broker_nack_is_transient(rabbit: Broker, tmp_path: Path) -> None:
+    queue = rabbit.queue("full")
+    arguments = {"x-max-length": 1, "x-overflow": "reject-publish"}
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue, **arguments))
+    await out.open()
+    try:
+        await out.send(Message(b"fits"))
+        with pytest.raises(TransientError, match="nack"):
+            await out.send(Message(b"does not fit"))
+    finally:
+        await out.close()
+
+
+async def test_send_after_the_broker_closed_the_connection_reconnects(
+    rabbit: Broker, tmp_path: Path
+) -> None:
+    queue = rabbit.queue()
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue))
+    await out.open()
+    try:
+        assert out._connection is not None
+        await out._connection.close()  # as the broker does when it stops
+        await out.send(Message(b"after"))  # reconnects on the next send
+        await asyncio.sleep(0.1)
+        assert await rabbit.ready(queue) == 1
+    finally:
+        await out.close()
+
+
+async def test_open_against_no_broker_is_not_connected(tmp_path: Path) -> None:
+    from splice.errors import NotConnected
+
+    out = sink(tmp_path, url="amqp://guest:guest@127.0.0.1:1/", connect_timeout=2)
+    with pytest.raises(NotConnected, match=r"127\.0\.0\.1:1") as caught:
+        await out.open()
+    assert "guest:guest" not in str(caught.value)
