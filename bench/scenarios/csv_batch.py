@@ -1,0 +1,161 @@
+"""Scenario 4: file batch. A generated CSV of BENCH_CSV_ROWS rows (default 1,000,000, about
+100 MB) converted to JSON lines and to XML: rows/s and peak RSS, pinned to core 0.
+
+Streaming check: the JSON lines conversion runs again on a file 10x larger; a streaming
+path has about the same peak RSS. ``splice convert`` is used when the CLI has it; otherwise
+the same codec path (csv iter_decode -> write_records) runs through
+bench/scenarios/csv_peers/convert_codecs.py and the scenario says so. The XML codec does not
+stream records (it builds one document), so its 10x run is left out (it would need >10 GB).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from lib import BENCH, PEERS, SERVER_CORE, SPLICE, VENV_PY, log, pinned
+
+ID = "csv-batch"
+DATA = PEERS / "data"
+ROWS = int(os.environ.get("BENCH_CSV_ROWS", "1000000"))
+BIG = int(os.environ.get("BENCH_CSV_MULTIPLIER", "10"))
+HEADER = "order_id,line,sku,description,qty,unit_price,currency,customer_id,order_date,warehouse\n"
+WORDS = ["bolt", "nut", "washer", "cable tie", "gloves", "drill bit", "hinge", "bracket",
+         "screw", "anchor", "sealant", "tape"]
+
+
+def generate(path: Path, rows: int) -> Path:
+    """A deterministic order-line CSV, about 100 bytes a row."""
+    if path.exists() and path.stat().st_size > 0:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(7)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", buffering=1 << 20) as out:
+        out.write(HEADER)
+        chunk: list[str] = []
+        for i in range(rows):
+            word = WORDS[i % len(WORDS)]
+            chunk.append(
+                f"ORD-2026-{i // 5:07d},{i % 5 + 1},SKU-{rnd.randrange(10000, 99999)},"
+                f"\"{word.title()}, zinc plated M{rnd.randrange(4, 20)}\",{rnd.randrange(1, 1000)},"
+                f"{rnd.randrange(1, 99999) / 100:.2f},EUR,CUST-{rnd.randrange(10000, 99999)},"
+                f"2026-11-{i % 28 + 1:02d},WH-{i % 7}\n"
+            )
+            if len(chunk) == 10000:
+                out.write("".join(chunk))
+                chunk.clear()
+        out.write("".join(chunk))
+    tmp.rename(path)
+    return path
+
+
+MEMORY_CAP = int(os.environ.get("BENCH_MEMORY_CAP_GB", "8")) << 30
+
+
+def _cap_memory() -> None:
+    """A non-streaming conversion fails at the cap instead of exhausting the shared machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+def has_convert() -> bool:
+    r = subprocess.run([SPLICE, "convert", "--help"], capture_output=True, text=True)
+    return r.returncode == 0
+
+
+def convert(src: Path, dst_format: str, use_cli: bool, startup: float = 0.0) -> dict[str, Any]:
+    """One conversion; rows/s leave out ``startup`` (the same conversion of an empty file)."""
+    out = src.with_suffix(f".{dst_format}")
+    if use_cli:
+        cmd = [SPLICE, "convert", "--from", "csv", "--to", dst_format, str(src), "-o", str(out)]
+    else:
+        cmd = [VENV_PY, str(BENCH / "scenarios" / "csv_peers" / "convert_codecs.py"),
+               "csv", dst_format, str(src), str(out)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(pinned(cmd, SERVER_CORE), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_cap_memory)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    stdout = proc.stdout.read().decode() if proc.stdout else ""
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out_size = out.stat().st_size if out.exists() else 0
+    out.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[-4:])} failed ({proc.returncode}): {stderr[-500:]}")
+    rows = sum(1 for _ in src.open("rb")) - 1
+    # subtract start-up only when the conversion itself dominates (tiny files are noise)
+    net = seconds - startup if seconds > 3 * startup else seconds
+    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / net,
+            "rows_per_s_with_startup": rows / seconds, "startup_s": startup,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "in_mb": src.stat().st_size / 1e6,
+            "out_mb": out_size / 1e6, "stdout": stdout.strip()[-200:]}
+
+
+def run() -> dict[str, Any]:
+    use_cli = has_convert()
+    small = generate(DATA / f"orders-{ROWS}.csv", ROWS)
+    log(f"{small.name}: {small.stat().st_size / 1e6:.0f} MB; splice convert "
+        f"{'present' if use_cli else 'absent: codec-level stand-in'}")
+    runs: dict[str, Any] = {}
+    empty = DATA / "orders-0.csv"
+    empty.write_text(HEADER)
+    startup = {fmt: convert(empty, fmt, use_cli)["seconds"] for fmt in ("jsonl", "xml")}
+    log(f"start-up + empty conversion: {startup}")
+    for fmt in ("jsonl", "xml"):
+        try:
+            runs[fmt] = convert(small, fmt, use_cli, startup[fmt])
+            log(f"csv -> {fmt}: {runs[fmt]['rows_per_s']:.0f} rows/s, peak {runs[fmt]['peak_rss_mb']:.0f} MB")
+        except Exception as error:  # noqa: BLE001
+            runs[fmt] = {"error": str(error)}
+            log(f"csv -> {fmt} failed: {error}")
+    big = generate(DATA / f"orders-{ROWS * BIG}.csv", ROWS * BIG)
+    try:
+        runs[f"jsonl-{BIG}x"] = convert(big, "jsonl", use_cli, startup["jsonl"])
+        log(f"csv -> jsonl {BIG}x: {runs[f'jsonl-{BIG}x']['rows_per_s']:.0f} rows/s, "
+            f"peak {runs[f'jsonl-{BIG}x']['peak_rss_mb']:.0f} MB")
+    except Exception as error:  # noqa: BLE001
+        runs[f"jsonl-{BIG}x"] = {"error": str(error)}
+    j1, j10, x1 = runs.get("jsonl", {}), runs.get(f"jsonl-{BIG}x", {}), runs.get("xml", {})
+    streaming = (
+        j10.get("peak_rss_mb", 1e9) <= 1.25 * j1.get("peak_rss_mb", 0) + 10
+        if "peak_rss_mb" in j1 and "peak_rss_mb" in j10 else None
+    )
+    notes = [
+        "via `splice convert`" if use_cli else
+        "`splice convert` does not exist yet: measured the codec path it would use "
+        "(csv iter_decode -> write_records) via bench/scenarios/csv_peers/convert_codecs.py",
+        f"jsonl peak RSS 1x {j1.get('peak_rss_mb', float('nan')):.0f} MB vs {BIG}x "
+        f"{j10.get('peak_rss_mb', float('nan')):.0f} MB -> "
+        + ("streams (constant memory)" if streaming else "does NOT stream" if streaming is False else "unknown"),
+        f"xml: {x1.get('rows_per_s', float('nan')):,.0f} rows/s, peak {x1.get('peak_rss_mb', float('nan')):.0f} MB "
+        "(splice convert to xml decodes the whole file and builds one document: no record "
+        f"streaming, so the {BIG}x run is not attempted; runs are capped at "
+        f"{MEMORY_CAP >> 30} GB address space)",
+        "rows/s exclude the process start-up (an empty file's conversion, "
+        f"{startup['jsonl']:.1f}s)",
+        "no peer for this scenario; not run through a flow (no file-source batch flow yet)",
+    ]
+    return {
+        "id": ID,
+        "metric": "rows/s",
+        "splice": j1.get("rows_per_s"),
+        "ceiling": None,
+        "rows_per_s": {k: v.get("rows_per_s") for k, v in runs.items()},
+        "peak_rss_mb": {"splice": j1.get("peak_rss_mb"),
+                        **{k: v.get("peak_rss_mb") for k, v in runs.items()}},
+        "streaming": streaming,
+        "targets": {"rows/s csv->jsonl": 200000, "peak 10x / 1x": 1.0},
+        "details": runs,
+        "notes": "; ".join(notes),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
