@@ -37,7 +37,12 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
     "step": {
         "decode": "splice.steps.decode",
         "encode": "splice.steps.encode",
+        "filter": "splice.steps.filter",
+        "log": "splice.steps.log",
         "map": "splice.steps.map",
+        "multicast": "splice.steps.multicast",
+        "remove": "splice.steps.headers",
+        "route": "splice.steps.route",
         "set": "splice.steps.set",
         "validate": "splice.steps.validate",
     },
