@@ -10,6 +10,7 @@ from splice.store.dead_letters import DeadLetterQueue
 from splice.store.idempotency import IdempotencyKeys
 from splice.store.journal import Journal
 from splice.store.migrate import upgrade
+from splice.store.schemas import SchemaVersions
 
 __all__ = ["Store"]
 
@@ -30,6 +31,7 @@ class Store:
         self.idempotency = IdempotencyKeys(database)
         self.journal = Journal(database)
         self.aggregations = AggregationState(database)
+        self.schemas = SchemaVersions(database)
 
     @classmethod
     async def open(cls, url: str, *, project_dir: Path) -> Store:
