@@ -86,11 +86,21 @@ async def broker() -> AsyncIterator[Broker]:
         channel = await connection.channel()
         helper = Broker(channel)
         yield helper
-        cleanup = await connection.channel()
+    finally:
+        await connection.close()
+    await _delete(helper)
+
+
+async def _delete(helper: Broker) -> None:
+    """Delete the test's queues and exchanges on a fresh connection (the first may be gone)."""
+    connection = aiormq.Connection(URL)
+    await connection.connect()
+    try:
+        channel = await connection.channel()
         for queue in helper.queues:
-            await cleanup.queue_delete(queue)
+            await channel.queue_delete(queue)
         for exchange in helper.exchanges:
-            await cleanup.exchange_delete(exchange)
+            await channel.exchange_delete(exchange)
     finally:
         await connection.close()
 

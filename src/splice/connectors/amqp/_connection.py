@@ -134,7 +134,7 @@ async def connect(
             if prefetch is not None:
                 await channel.basic_qos(prefetch_count=prefetch)
             await declare(channel, config.declare)
-    except (aiormq.exceptions.AMQPError, OSError, TimeoutError) as exc:
+    except (aiormq.exceptions.AMQPError, OSError, RuntimeError, TimeoutError) as exc:
         await connection.close()
         raise NotConnected(
             f"cannot reach the AMQP broker at {safe_url(config)}: {describe(exc)}",
