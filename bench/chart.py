@@ -35,7 +35,7 @@ def main(src: Path, dst: Path) -> None:
         for bar, value in zip(bars, values):
             ax.annotate(f"{value:,.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=8)
-        ax.set_title(f"{sc['id']}\n({sc['metric']}, higher is better)", fontsize=9)
+        ax.set_title(f"{sc['id']}\n({sc['metric']}, {'lower' if sc.get('lower_is_better') else 'higher'} is better)", fontsize=9)
         ax.tick_params(axis="x", labelsize=8)
     m = doc.get("machine", {})
     fig.suptitle(f"splice benchmarks - {m.get('date', '')} - {m.get('commit', '')} - "
