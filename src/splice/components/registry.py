@@ -35,6 +35,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "http": "splice.connectors.http.sink",
     },
     "step": {
+        "aggregate": "splice.steps.aggregate",
         "decode": "splice.steps.decode",
         "encode": "splice.steps.encode",
         "filter": "splice.steps.filter",
