@@ -48,6 +48,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "validate": "splice.steps.validate",
     },
     "codec": {
+        "avro": "splice.codecs.avro",
         "csv": "splice.codecs.csv",
         "edifact": "splice.codecs.edifact.codec",
         "fixed": "splice.codecs.fixed.codec",
