@@ -26,6 +26,8 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "channel": "splice.connectors.channel.source",
         "file": "splice.connectors.file.source",
         "http": "splice.connectors.http.source",
+        "mqtt": "splice.connectors.mqtt.source",
+        "nats": "splice.connectors.nats.source",
         "timer": "splice.connectors.timer.source",
     },
     "sink": {
@@ -33,6 +35,8 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "channel": "splice.connectors.channel.sink",
         "file": "splice.connectors.file.sink",
         "http": "splice.connectors.http.sink",
+        "mqtt": "splice.connectors.mqtt.sink",
+        "nats": "splice.connectors.nats.sink",
     },
     "step": {
         "aggregate": "splice.steps.aggregate",

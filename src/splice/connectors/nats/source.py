@@ -1,0 +1,190 @@
+"""``nats`` source: core NATS subscriptions, or a JetStream durable pull consumer.
+
+Core NATS (no ``stream``) is at-most-once: a message is handed over as it arrives and
+NATS cannot redeliver it, so ack and nack change nothing. Several flows subscribed with the
+same ``queue`` share the messages.
+
+JetStream (``stream`` given, ``durable`` required) is at-least-once: the source fetches up
+to ``batch`` messages when the runtime pulls, and settles each one explicitly::
+
+    ack                      msg.ack()                 removed from the consumer
+    nack(MessageError)       msg.term()                never redelivered (it was dead-lettered)
+    nack(anything else)      msg.nak(nak_delay)        redelivered after nak_delay
+    not settled in ack_wait  (server)                  redelivered
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, model_validator
+
+from splice.components.context import Context
+from splice.components.interfaces import Delivery, Source
+from splice.components.spec import ComponentSpec
+from splice.connectors.nats._connection import (
+    NatsConnectionConfig,
+    Outstanding,
+    connect,
+    declare,
+    from_headers,
+    log,
+)
+from splice.errors import MessageError, NotConnected
+from splice.message import Message
+from splice.types import Duration
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.aio.msg import Msg
+
+__all__ = ["SPEC", "NatsSource", "NatsSourceConfig"]
+
+_POLL = 0.5
+
+
+class NatsSourceConfig(NatsConnectionConfig):
+    subject: str = Field(description="Subject to subscribe to (wildcards `*` and `>` allowed).")
+    queue: str | None = Field(None, description="Core NATS queue group (competing consumers).")
+    durable: str | None = Field(None, description="JetStream durable consumer name.")
+    batch: int = Field(10, ge=1, le=1000, description="JetStream messages fetched per pull.")
+    ack_wait: Duration = Field(30.0, gt=0, description="JetStream redelivery after no ack.")
+    nak_delay: Duration = Field(1.0, ge=0, description="Redelivery delay after a failure.")
+    settle_timeout: Duration = Field(
+        30.0, ge=0, description="At close, how long to wait for deliveries to be settled."
+    )
+
+    @model_validator(mode="after")
+    def _mode(self) -> NatsSourceConfig:
+        if self.stream is not None and self.durable is None:
+            raise ValueError("a JetStream source (stream) needs a durable consumer name")
+        if self.stream is None and self.durable is not None:
+            raise ValueError("durable needs a JetStream stream")
+        if self.stream is not None and self.queue is not None:
+            raise ValueError("queue is for core NATS; JetStream consumers share by durable")
+        return self
+
+
+SPEC = ComponentSpec(
+    kind="source",
+    name="nats",
+    summary="Receive from a NATS subject, or from a JetStream durable pull consumer.",
+    config=NatsSourceConfig,
+    example="nats: {subject: orders.created, stream: ORDERS, durable: erp-loader}",
+    factory="splice.connectors.nats.source:NatsSource",
+    shorthand="subject",
+    description=(
+        "Core NATS is at-most-once; with `stream` and `durable` every message is acked only "
+        "once the flow delivered it, and redelivered otherwise. NATS headers become message "
+        "headers, plus `nats.subject`. See docs/guides/nats.md."
+    ),
+)
+
+
+class NatsSource(Source):
+    def __init__(self, config: NatsSourceConfig, context: Context) -> None:
+        self.config = config
+        self._name = f"splice:{context.flow}"
+        self._client: Client | None = None
+        self._reader: Any = None
+        self._closed = asyncio.Event()
+        self._outstanding = Outstanding()
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        client = await connect(self.config, self._name)
+        try:
+            self._reader = await self._subscribe(client)
+        except Exception as exc:
+            await client.close()
+            raise NotConnected(f"nats source on '{self.config.subject}': {exc}") from exc
+        self._client = client
+
+    async def _subscribe(self, client: Client) -> Any:
+        config = self.config
+        if config.stream is None:
+            return await client.subscribe(config.subject, queue=config.queue or "")
+        from nats.js.api import AckPolicy, ConsumerConfig
+
+        js = client.jetstream()
+        await declare(js, config.stream, config.subject)
+        consumer = ConsumerConfig(
+            durable_name=config.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=config.ack_wait,
+        )
+        return await js.pull_subscribe(
+            config.subject, durable=config.durable, stream=config.stream.name, config=consumer
+        )
+
+    async def close(self) -> None:
+        self._closed.set()
+        client, self._client = self._client, None
+        if client is None:
+            return
+        await self._outstanding.wait(self.config.settle_timeout)
+        await client.close()
+
+    async def deliveries(self) -> AsyncIterator[Delivery]:
+        if self._client is None:
+            raise NotConnected("nats source is not open")
+        while not self._closed.is_set():
+            for msg in await self._next():
+                if self.config.stream is None:
+                    yield Delivery(_message(msg))
+                else:
+                    self._outstanding.add()
+                    yield _Settlement(msg, self.config.nak_delay, self._outstanding).delivery
+
+    async def _next(self) -> Sequence[Msg]:
+        from nats import errors
+
+        try:
+            if self.config.stream is None:
+                return [await self._reader.next_msg(timeout=_POLL)]
+            messages: list[Msg] = await self._reader.fetch(self.config.batch, timeout=_POLL)
+            return messages
+        except errors.TimeoutError:
+            return []
+        except (errors.ConnectionClosedError, errors.BadSubscriptionError):
+            if self._closed.is_set():
+                return []
+            raise
+        except errors.Error as exc:  # reconnecting: wait and pull again
+            log.debug("nats source: %s", exc)
+            await asyncio.sleep(_POLL)
+            return []
+
+
+def _message(msg: Msg) -> Message:
+    headers = from_headers(msg.headers)
+    headers["nats.subject"] = msg.subject
+    return Message(body=msg.data, headers=headers)
+
+
+class _Settlement:
+    """Settles one JetStream message once, whatever the runtime decides."""
+
+    def __init__(self, msg: Msg, nak_delay: float, outstanding: Outstanding) -> None:
+        self.msg = msg
+        self.nak_delay = nak_delay
+        self.outstanding = outstanding
+        self.delivery = Delivery(_message(msg), self._ack, self._nack)
+
+    async def _ack(self, outputs: Sequence[Message]) -> None:
+        try:
+            await self.msg.ack()
+        finally:
+            self.outstanding.done()
+
+    async def _nack(self, error: BaseException) -> None:
+        try:
+            if isinstance(error, MessageError):
+                await self.msg.term()
+            else:
+                await self.msg.nak(delay=self.nak_delay or None)
+        finally:
+            self.outstanding.done()
