@@ -38,7 +38,8 @@ def test_xml_that_differs_fails_with_a_unified_diff(write: Write, splice_test: S
     assert code == 1
     assert "FAIL tests/orders.yaml:3 an order goes to both routed sinks as XML" in out
     assert "    sinks.big[0].xml: XML differs" in out
-    assert "    -  <Qty>3</Qty>" in out and "    +  <Qty>2</Qty>" in out
+    assert "    -  <Qty>3</Qty>" in out
+    assert "    +  <Qty>2</Qty>" in out
     assert out.splitlines()[-1] == "0 passed, 1 failed"
 
 
@@ -60,7 +61,8 @@ def test_json_data_is_compared_after_decoding_with_a_pretty_diff(
     assert "PASS tests/plain.yaml:3 same" in out
     assert "FAIL tests/plain.yaml:6 different" in out
     assert "    sinks.out[0].json: data differs" in out
-    assert "    -    3" in out and "    +    2" in out
+    assert "    -    3" in out
+    assert "    +    2" in out
 
 
 def test_an_expected_dead_letter_names_step_code_and_reason(
@@ -71,7 +73,7 @@ def test_an_expected_dead_letter_names_step_code_and_reason(
         "flow: orders\ncases:\n  - name: qty 0 is refused\n"
         "    inputs: [{body: {id: A-1, qty: 0}}, {body: {id: A-2, qty: 1}}]\n"
         "    expect:\n      sinks: {big: 1}\n      dead_letters:\n"
-        "        - {step: \"steps[1].validate\", code: contract, reason_contains: /qty}\n",
+        '        - {step: "steps[1].validate", code: contract, reason_contains: /qty}\n',
     )
     assert splice_test() == (0, "PASS tests/orders.yaml:3 qty 0 is refused\n1 passed, 0 failed\n")
 
@@ -93,7 +95,7 @@ def test_a_wrong_dead_letter_step_is_reported(write: Write, splice_test: Splice)
     write(
         "tests/orders.yaml",
         "flow: orders\ncases:\n  - name: bad\n    input: {body: {id: A-1}}\n"
-        "    expect: {dead_letters: [{step: \"steps[0].decode\", code: codec}]}\n",
+        '    expect: {dead_letters: [{step: "steps[0].decode", code: codec}]}\n',
     )
     code, out = splice_test()
     assert code == 1
