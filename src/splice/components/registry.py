@@ -41,6 +41,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
     "step": {
         "aggregate": "splice.steps.aggregate",
         "decode": "splice.steps.decode",
+        "dedupe": "splice.steps.dedupe",
         "encode": "splice.steps.encode",
         "filter": "splice.steps.filter",
         "log": "splice.steps.log",
