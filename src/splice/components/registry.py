@@ -50,6 +50,8 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "remove": "splice.steps.headers",
         "route": "splice.steps.route",
         "set": "splice.steps.set",
+        "split": "splice.steps.split",
+        "throttle": "splice.steps.throttle",
         "validate": "splice.steps.validate",
     },
     "codec": {
