@@ -86,6 +86,7 @@ async def test_status_of_a_running_engine(tmp_path: Path) -> None:
     try:
         assert engine_status.register(engine)
         server = engine.shared.peek("http.server")
+        assert server is not None
         url = f"http://127.0.0.1:{server.port}"
         async with httpx.AsyncClient() as client:
             assert (await client.post(f"{url}/orders", content=b"{}")).status_code == 202
