@@ -28,6 +28,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "http": "splice.connectors.http.source",
         "mqtt": "splice.connectors.mqtt.source",
         "nats": "splice.connectors.nats.source",
+        "redis": "splice.connectors.redis.source",
         "timer": "splice.connectors.timer.source",
     },
     "sink": {
@@ -37,6 +38,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "http": "splice.connectors.http.sink",
         "mqtt": "splice.connectors.mqtt.sink",
         "nats": "splice.connectors.nats.sink",
+        "redis": "splice.connectors.redis.sink",
     },
     "step": {
         "aggregate": "splice.steps.aggregate",
