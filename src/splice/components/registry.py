@@ -55,6 +55,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "split": "splice.steps.split",
         "throttle": "splice.steps.throttle",
         "validate": "splice.steps.validate",
+        "wiretap": "splice.steps.wiretap",
     },
     "codec": {
         "avro": "splice.codecs.avro",
