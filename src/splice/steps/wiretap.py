@@ -88,12 +88,13 @@ class WiretapStep(Step):
     async def _publish_forever(self) -> None:
         while True:
             message = await self._queue.get()
+            failures: list[BaseException]
             try:
-                failures = await self._hub.publish(self._channel, message)
-            except Exception as error:
-                failures = [(None, error)]
+                failures = [error for _, error in await self._hub.publish(self._channel, message)]
+            except Exception as error:  # a tap must never stop
+                failures = [error]
             if failures:
                 self.failed += 1
-                log.warning("wiretap %s: copy not taken: %s", self._channel, failures[0][1])
+                log.warning("wiretap %s: copy not taken: %s", self._channel, failures[0])
             else:
                 self.published += 1
