@@ -166,6 +166,20 @@ async def test_headers_and_properties_map_both_ways(rabbit: Broker, tmp_path: Pa
         await out.close()
 
 
+async def test_only_the_chosen_headers_are_forwarded(rabbit: Broker, tmp_path: Path) -> None:
+    queue = rabbit.queue()
+    out = sink(tmp_path, routing_key=queue, headers=["order-*"], declare=queue_of(queue))
+    await out.open()
+    try:
+        await out.send(Message(b"{}", {"order-id": "A-1", "user-agent": "curl", "http.path": "/"}))
+        await asyncio.sleep(0.1)
+        got = await rabbit.get(queue)
+        assert got is not None
+        assert got.header.properties.headers == {"order-id": "A-1"}
+    finally:
+        await out.close()
+
+
 async def test_data_bodies_are_sent_as_json(rabbit: Broker, tmp_path: Path) -> None:
     queue = rabbit.queue()
     out = sink(tmp_path, routing_key=queue, declare=queue_of(queue))

@@ -18,6 +18,8 @@ The source adds ``amqp.exchange``, ``amqp.routing_key`` and ``amqp.redelivered``
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -173,9 +175,17 @@ def describe(error: BaseException) -> str:
 
 
 def properties_for(
-    message: Message, *, persistent: bool, content_type: str | None, defaults: dict[str, str]
+    message: Message,
+    *,
+    persistent: bool,
+    content_type: str | None,
+    defaults: dict[str, str],
+    forward: Sequence[str] = ("*",),
 ) -> Basic.Properties:
-    """AMQP properties for an outgoing message (see the module docstring)."""
+    """AMQP properties for an outgoing message (see the module docstring).
+
+    ``forward`` holds the glob patterns of the message headers sent as AMQP headers.
+    """
     from pamqp.commands import Basic
 
     headers: dict[str, Any] = {}
@@ -183,7 +193,7 @@ def properties_for(
     for name, value in message.headers.items():
         if name in PROPERTY_HEADERS:
             extra[PROPERTY_HEADERS[name]] = value
-        elif not name.startswith("amqp.") and not is_secret_key(name):
+        elif _forwarded(name, forward):
             headers[name] = value
     return Basic.Properties(
         content_type=content_type,
@@ -194,6 +204,12 @@ def properties_for(
         message_type=extra.get("message_type"),
         app_id=extra.get("app_id"),
     )
+
+
+def _forwarded(name: str, patterns: Sequence[str]) -> bool:
+    if name.startswith("amqp.") or is_secret_key(name):
+        return False
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def message_from(delivered: DeliveredMessage) -> Message:

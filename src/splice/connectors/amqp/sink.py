@@ -58,6 +58,11 @@ class AmqpSinkConfig(AmqpConnectionConfig):
     content_type: str | None = Field(
         None, description="Content type to send (default: the message's, or JSON for data)."
     )
+    headers: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Glob patterns of the message headers sent as AMQP headers "
+        "(`[]`: none; secret-named headers are never sent).",
+    )
     type: str | None = Field(None, description="AMQP `type` property (header `amqp.type` wins).")
     app_id: str | None = Field(
         None, description="AMQP `app_id` property (header `amqp.app_id` wins)."
@@ -116,6 +121,7 @@ class AmqpSink(Sink):
             persistent=self.config.persistent,
             content_type=content_type,
             defaults=self._defaults,
+            forward=self.config.headers,
         )
         routing_key = self.config.routing_key
         if self.config.routing_key_header is not None:
