@@ -45,6 +45,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "decode": "splice.steps.decode",
         "dedupe": "splice.steps.dedupe",
         "encode": "splice.steps.encode",
+        "enrich": "splice.steps.enrich",
         "filter": "splice.steps.filter",
         "log": "splice.steps.log",
         "map": "splice.steps.map",
