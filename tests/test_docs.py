@@ -35,7 +35,7 @@ class Example:
 
 def _examples() -> list[Example]:
     found: list[Example] = []
-    docs = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
+    docs = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
     for doc in docs:
         text = doc.read_text()
         for block in BLOCK.finditer(text):
@@ -75,12 +75,12 @@ def test_doc_example_runs_as_written(example: Example) -> None:
         text=True,
         timeout=120,
     )
-    assert done.returncode == example.exit_code, (
-        f"{example}: exit {done.returncode}\n{done.stderr}"
-    )
+    assert done.returncode == example.exit_code, f"{example}: exit {done.returncode}\n{done.stderr}"
     actual = [line.rstrip() for line in done.stdout.splitlines()]
     expected = [line.rstrip() for line in example.expected]
     assert _matches(expected, actual), (
-        f"{example}: `{example.command}`\nexpected:\n" + "\n".join(expected)
-        + "\nactual:\n" + "\n".join(actual)
+        f"{example}: `{example.command}`\nexpected:\n"
+        + "\n".join(expected)
+        + "\nactual:\n"
+        + "\n".join(actual)
     )

@@ -199,7 +199,8 @@ def test_unknown_on_error_key_and_wrong_dead_letter(project: Path, write: Write)
 
     assert problems(project) == [
         "flows/a.yaml:2:12: on_error: unknown key 'dead_leter' — did you mean 'dead_letter'?",
-        "flows/a.yaml:2:43: on_error.dead_letter: Input should be a valid boolean, unable to interpret input",
+        "flows/a.yaml:2:43: on_error.dead_letter: Input should be a valid boolean, "
+        "unable to interpret input",
         "flows/a.yaml:6:16: sinks.out.on_error: unknown key 'retyr' — did you mean 'retry'?",
     ]
 

@@ -26,9 +26,7 @@ async def start(root: Path) -> Engine:
     return engine
 
 
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0
-) -> None:
+async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
     """Wait until ``check()`` is true (polling; fails after ``timeout`` seconds)."""
     async with asyncio.timeout(timeout):
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+
 from splice.message import Message
 from splice.store import Store
 from tests.runtime.engine_harness import eventually, files, start, write

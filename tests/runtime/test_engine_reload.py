@@ -51,7 +51,9 @@ async def test_requests_during_a_reload_all_succeed_and_land_in_one_version(
             statuses = await asyncio.gather(*before, *after)
     finally:
         await engine.stop()
-    assert changes == [f"flow 'inbound' reloaded (version {engine.project.flows['inbound'].version})"]
+    assert changes == [
+        f"flow 'inbound' reloaded (version {engine.project.flows['inbound'].version})"
+    ]
     assert set(statuses) == {200}
     assert len(files(root / "v1")) + len(files(root / "v2")) == 80
     assert files(root / "v2"), "the new version took over the route"

@@ -66,13 +66,13 @@ class MemorySource(Source):
         self.settlements.append(settlement)
         self.settled.set()
 
-    async def wait_settled(self, count: int, timeout: float = 10.0) -> list[Settlement]:
+    async def wait_settled(self, count: int, within: float = 10.0) -> list[Settlement]:
         async def until() -> None:
             while len(self.settlements) < count:
                 self.settled.clear()
                 await self.settled.wait()
 
-        await asyncio.wait_for(until(), timeout)
+        await asyncio.wait_for(until(), within)
         return self.settlements
 
     async def close(self) -> None:

@@ -22,7 +22,7 @@ from splice.config import FlowSpec, Project
 from splice.errors import SpliceError
 from splice.flowtest._models import InputSpec
 from splice.message import Message
-from splice.runtime.engine import _guarded_step
+from splice.runtime.engine import guarded_step
 from splice.runtime.pipeline import BoundSink, BoundStep, Pipeline
 from splice.secrets import mask
 from splice.store import Store
@@ -96,7 +96,7 @@ class FlowHarness:
         )
         self._crashes: dict[int, str] = {}
         self.steps = [
-            BoundStep(ref.path, _Traced(_guarded_step(spec, ref, context), ref.path, self._crashes))
+            BoundStep(ref.path, _Traced(guarded_step(spec, ref, context), ref.path, self._crashes))
             for ref in spec.steps
         ]
         self.sinks = {name: RecordingSink() for name in spec.sinks}

@@ -26,7 +26,7 @@ from splice.runtime.retry import RetryingSink
 from splice.runtime.timeouts import TimedStep
 from splice.store import Store
 
-__all__ = ["Engine", "build_flow"]
+__all__ = ["Engine", "build_flow", "guarded_step"]
 
 log = logging.getLogger("splice.runtime")
 
@@ -57,7 +57,8 @@ def _guarded_sink(spec: FlowSpec, ref: ComponentRef, context: Context) -> Sink:
     return RetryingSink(_build(ref, context), policy, breaker, name=ref.path)
 
 
-def _guarded_step(spec: FlowSpec, ref: ComponentRef, context: Context) -> Step:
+def guarded_step(spec: FlowSpec, ref: ComponentRef, context: Context) -> Step:
+    """Build one step of ``spec`` under the flow's step timeout."""
     policy = merge_layers(context.settings.on_error, spec.on_error.policy)
     step: Step = _build(ref, context)
     return TimedStep(step, policy.timeout) if policy.timeout else step
@@ -65,7 +66,7 @@ def _guarded_step(spec: FlowSpec, ref: ComponentRef, context: Context) -> Step:
 
 def build_flow(spec: FlowSpec, context: Context, store: Store | None = None) -> FlowRunner:
     """Instantiate a flow's components (nothing is opened yet), each under its error policy."""
-    steps = [BoundStep(ref.path, _guarded_step(spec, ref, context)) for ref in spec.steps]
+    steps = [BoundStep(ref.path, guarded_step(spec, ref, context)) for ref in spec.steps]
     sinks = [
         BoundSink(name, ref.path, _guarded_sink(spec, ref, context))
         for name, ref in spec.sinks.items()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from splice.components.interfaces import Delivery, Sink, Source, Step
 from splice.message import Message
@@ -71,8 +71,24 @@ class FlowRunner:
         """Open sinks and steps (before any source starts producing)."""
         for bound_sink in self.pipeline.sinks.values():
             await bound_sink.sink.open()
+        for index, step in self.pipeline.inner_steps():
+            if hasattr(step, "emitter"):
+                step.emitter = self._emitter(index)
         for bound_step in self.pipeline.steps:
             await bound_step.step.open()
+
+    def _emitter(self, index: int) -> Callable[[list[Message]], Awaitable[None]]:
+        """Messages a step produces on its own (an aggregate completed by a timeout)."""
+
+        async def emit(messages: list[Message]) -> None:
+            for message in messages:
+                try:
+                    await self.pipeline.run_from(index + 1, [message])
+                except Exception as error:
+                    if not await self.failures.settle(Delivery(message), error, message):
+                        raise
+
+        return emit
 
     async def start_source(self) -> None:
         await self.source.open()
@@ -152,6 +168,10 @@ class FlowRunner:
     async def _fail(
         self, delivery: Delivery, error: Exception, entry: int | None, original: Message
     ) -> None:
+        try:
+            await self.pipeline.release(delivery.message)
+        except Exception:
+            log.exception("flow '%s': releasing idempotency keys failed", self.name)
         try:
             dead_lettered = await self.failures.settle(delivery, error, original)
         except Exception:

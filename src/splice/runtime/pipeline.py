@@ -44,14 +44,31 @@ class Pipeline:
 
     async def run(self, message: Message) -> list[Message]:
         """Process one message; return what the sinks confirmed. Raises on any failure."""
-        messages = [message]
-        for bound in self.steps:
+        return await self.run_from(0, [message])
+
+    async def run_from(self, start: int, messages: list[Message]) -> list[Message]:
+        """Run ``messages`` through the steps from index ``start`` on, then the sinks."""
+        for bound in self.steps[start:]:
             messages = await self._step(bound, messages)
             if not messages:
                 return []
         for out in messages:
             await self._deliver(out)
         return messages
+
+    def inner_steps(self) -> list[tuple[int, Step]]:
+        """Each step as built by its component (unwrapped from timeouts), with its index."""
+        return [
+            (index, getattr(bound.step, "step", bound.step))
+            for index, bound in enumerate(self.steps)
+        ]
+
+    async def release(self, message: Message) -> None:
+        """Undo what steps claimed for a message that was not delivered (idempotency keys)."""
+        for _, step in self.inner_steps():
+            release = getattr(step, "release", None)
+            if release is not None:
+                await release(message)
 
     async def _step(self, bound: BoundStep, messages: list[Message]) -> list[Message]:
         produced: list[Message] = []

@@ -63,7 +63,7 @@ async def test_a_file_is_done_only_once_the_subscribing_flow_wrote_it(tmp_path: 
         await runner.start_source()
 
     async def until_settled() -> None:
-        while intake.counts["acked"] < 2 or intake.counts["nacked"] < 1:  # noqa: ASYNC110
+        while intake.counts["acked"] < 2 or intake.counts["nacked"] < 1:
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(until_settled(), 20)

@@ -73,7 +73,7 @@ async def downstream() -> AsyncIterator[Downstream]:
     config = uvicorn.Config(_app(record), lifespan="off", log_config=None, log_level="warning")
     server = _Quiet(config)
     task = asyncio.create_task(server.serve([sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event
+    while not server.started:
         await asyncio.sleep(0.01)
     yield record
     server.should_exit = True
