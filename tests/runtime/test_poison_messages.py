@@ -94,11 +94,6 @@ async def test_a_crashing_message_is_quarantined_and_the_flow_goes_on(store: Sto
     assert flow.counts["dead_lettered"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the file source gives a file a new message id on each redelivery, so its "
-    "crashes are never counted against it and it is retried forever",
-)
 async def test_a_crashing_file_is_quarantined(tmp_path: Path, store: Store) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +106,8 @@ class FileSource(Source):
         self._closed = asyncio.Event()
         self._pending = 0
         self._not_before: dict[str, float] = {}
+        self._ids: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        """A file given back and claimed again keeps its message id (poison detection)."""
 
     async def open(self) -> None:
         self._reclaimed = await asyncio.to_thread(self._prepare)
@@ -180,6 +183,7 @@ class FileSource(Source):
             return None
         mtime = datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()
         message = Message(
+            id=self._id_for((name, stat.st_size, stat.st_mtime_ns)),
             body=claimed.read_bytes(),
             headers={
                 "file.name": name,
@@ -190,6 +194,13 @@ class FileSource(Source):
             content_type=self._config.content_type or guess_content_type(name),
         )
         return Delivery(message, self._acker(claimed, name), self._nacker(claimed, name))
+
+    def _id_for(self, key: tuple[str, int, int]) -> str:
+        message_id = self._ids.pop(key, None) or new_id()
+        self._ids[key] = message_id
+        while len(self._ids) > 10_000:
+            self._ids.popitem(last=False)
+        return message_id
 
     def _refuse(self, claimed: Path, name: str, reason: str, code: str = "file-too-large") -> None:
         target = _move_unique(claimed, self._failed, name)
