@@ -73,9 +73,8 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 @dlq.callback()
 def _log_to_stderr() -> None:
     """Replays, edits and purges are logged (to stderr) with who did them."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("splice").setLevel(logging.INFO)
 
 
 @dlq.command("list")
@@ -281,11 +280,11 @@ def _console() -> Console:
     return Console(highlight=False, width=wide)
 
 
-def _time(moment: datetime | None) -> str:
+def _time(moment: datetime | None) -> str | None:
     if moment is None:
-        return "-"
+        return None
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _summary(letter: DeadLetter) -> dict[str, Any]:
@@ -312,8 +311,8 @@ def _table(letters: list[DeadLetter]) -> Table:
         row = _summary(letter)
         table.add_row(
             *(str(row[key]) for key in ("id", "flow", "step", "error_code")),
-            row["first_failure_at"],
-            row["last_failure_at"],
+            row["first_failure_at"].replace("T", " "),
+            row["last_failure_at"].replace("T", " "),
             str(row["failures"]),
             str(row["replays"]),
         )
@@ -366,7 +365,7 @@ def _masked_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
 
 def _describe(letter: DeadLetter) -> list[str]:
     details = _details(letter)
-    lines = [f"{key}: {details[key]}" for key in _SHOWN]
+    lines = [f"{key}: {'-' if details[key] is None else details[key]}" for key in _SHOWN]
     lines.append("headers:")
     lines += [f"  {name}: {value}" for name, value in sorted(details["headers"].items())]
     lines += _payload_lines(details["payload"])
