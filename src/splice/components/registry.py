@@ -29,6 +29,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "mqtt": "splice.connectors.mqtt.source",
         "nats": "splice.connectors.nats.source",
         "redis": "splice.connectors.redis.source",
+        "soap": "splice.connectors.soap.source",
         "timer": "splice.connectors.timer.source",
     },
     "sink": {
@@ -39,6 +40,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "mqtt": "splice.connectors.mqtt.sink",
         "nats": "splice.connectors.nats.sink",
         "redis": "splice.connectors.redis.sink",
+        "soap": "splice.connectors.soap.sink",
     },
     "step": {
         "aggregate": "splice.steps.aggregate",
