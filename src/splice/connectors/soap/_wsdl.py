@@ -75,6 +75,7 @@ def load_operation(
 ) -> WsdlOperation:
     """Load ``wsdl`` and find ``operation`` of ``service``/``port`` (default: the first)."""
     import zeep
+    import zeep.exceptions
     from lxml import etree  # type: ignore[import-untyped]
 
     settings = zeep.Settings(
@@ -88,6 +89,10 @@ def load_operation(
             proxy = client.bind(service, port) if service or port else client.service
     except WsdlError:
         raise
+    except zeep.exceptions.ExternalReferenceForbidden as exc:
+        raise WsdlError(
+            f"WSDL {_shown(wsdl)} refers to {exc.url}: refused, WSDLs and schemas load offline"
+        ) from exc
     except (OSError, etree.LxmlError, ValueError, LookupError, AttributeError) as exc:
         raise WsdlError(f"cannot load WSDL {_shown(wsdl)}: {_reason(exc)}") from exc
     except Exception as exc:  # zeep's own exceptions do not share a base with the rest
