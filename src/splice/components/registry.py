@@ -30,6 +30,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "nats": "splice.connectors.nats.source",
         "redis": "splice.connectors.redis.source",
         "soap": "splice.connectors.soap.source",
+        "sql": "splice.connectors.sql.source",
         "timer": "splice.connectors.timer.source",
     },
     "sink": {
@@ -41,6 +42,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "nats": "splice.connectors.nats.sink",
         "redis": "splice.connectors.redis.sink",
         "soap": "splice.connectors.soap.sink",
+        "sql": "splice.connectors.sql.sink",
     },
     "step": {
         "aggregate": "splice.steps.aggregate",
