@@ -8,6 +8,8 @@ the environment:
 - ``CHAOS_SEED`` for the random kill moments (default: random, printed);
 - ``CHAOS_KEYED`` 1 (default) when effects are applied once per key, 0 to see what
   duplicates would do without a key;
+- ``CHAOS_DEDUPE`` ``auto`` (default: a ``dedupe`` step on the key when the step exists),
+  ``1`` or ``0``;
 - ``CHAOS_DIR`` to keep the project, store and logs there (default: a temporary folder).
 
 The flow takes ``POST /in`` answered ``202 Accepted`` (so the engine journals each message
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import signal
@@ -45,6 +48,7 @@ __all__ = ["ChaosResult", "Settings", "main", "run"]
 _SENDERS = 32
 _LOG = "out/deliveries.log"
 _START_SECONDS = 60.0
+_QUIET_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Settings:
     seed: int = 0
     keyed: bool = True
     folder: Path | None = None
+    dedupe: str = "auto"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,7 +69,13 @@ class Settings:
             seed=int(env.get("CHAOS_SEED") or random.randrange(1 << 30)),
             keyed=env.get("CHAOS_KEYED", "1") != "0",
             folder=Path(env["CHAOS_DIR"]) if env.get("CHAOS_DIR") else None,
+            dedupe=env.get("CHAOS_DEDUPE", "auto"),
         )
+
+    def with_dedupe(self) -> bool:
+        if self.dedupe == "auto":
+            return has_dedupe_step()
+        return self.dedupe != "0"
 
 
 @dataclass(frozen=True)
@@ -272,19 +283,24 @@ async def _delivered(folder: Path, keyed: bool) -> tuple[int, int, int]:
 
 
 async def _settle(folder: Path, settings: Settings) -> None:
-    """Wait until every key reached the sink and the journal is empty (or a time limit)."""
+    """Wait until the journal is empty and the sink got every key, or stopped growing."""
     from splice.store import Store
 
     deadline = time.monotonic() + 60.0 + settings.messages / 200
+    last, still_since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        distinct, _, _ = await _delivered(folder, settings.keyed)
-        if distinct >= settings.messages:
-            store = await Store.open("sqlite:///.splice/state.db", project_dir=folder)
-            try:
-                if await store.journal.count_pending("chaos") == 0:
-                    return
-            finally:
-                await store.close()
+        distinct, deliveries, _ = await _delivered(folder, settings.keyed)
+        if deliveries != last:
+            last, still_since = deliveries, time.monotonic()
+        store = await Store.open("sqlite:///.splice/state.db", project_dir=folder)
+        try:
+            journal_empty = await store.journal.count_pending("chaos") == 0
+        finally:
+            await store.close()
+        if journal_empty and (
+            distinct >= settings.messages or time.monotonic() - still_since > _QUIET_SECONDS
+        ):
+            return
         await asyncio.sleep(0.2)
 
 
@@ -303,7 +319,7 @@ async def run(settings: Settings) -> ChaosResult:
     assert settings.folder is not None
     folder = settings.folder
     started = time.monotonic()
-    dedupe = has_dedupe_step()
+    dedupe = settings.with_dedupe()
     port = free_port()
     write_project(folder, port, dedupe=dedupe)
     engine = EngineProcess(folder, port)
@@ -335,17 +351,17 @@ async def run(settings: Settings) -> ChaosResult:
 
 def main() -> None:
     settings = Settings.from_env()
+    dedupe = "a dedupe step" if settings.with_dedupe() else "no dedupe step"
     print(
-        f"chaos: {settings.messages} messages, {settings.kills} kills, seed {settings.seed}",
+        f"chaos: {settings.messages} messages, {settings.kills} kills, seed {settings.seed}, "
+        f"{dedupe}",
         flush=True,
     )
     with contextlib.ExitStack() as stack:
         folder = settings.folder
         if folder is None:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
-        settings = Settings(
-            settings.messages, settings.kills, settings.seed, settings.keyed, folder
-        )
+        settings = dataclasses.replace(settings, folder=folder)
         result = asyncio.run(run(settings))
     print(result.table())
     print(result.summary(), flush=True)

@@ -1,7 +1,8 @@
 """The crash harness, small: nothing accepted is lost across kill -9 of ``splice run``.
 
-``make chaos`` runs the full size (``python -m tests.chaos.harness``); this test runs
-``CHAOS_N`` messages (default 2000) with ``CHAOS_KILLS`` kills (default 3) in CI.
+``make chaos`` runs the full size (``python -m tests.chaos.harness``); these tests run
+``CHAOS_N`` messages (default 1000) with ``CHAOS_KILLS`` kills (default 3) in CI, once with
+effects applied per key at the sink and once with a ``dedupe`` step on the key.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_kill_9_loses_nothing_and_keys_absorb_every_duplicate(tmp_path: Path) -> None:
+def chaos(folder: Path, dedupe: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("CHAOS_N", "2000")
+    env.setdefault("CHAOS_N", "1000")
     env.setdefault("CHAOS_KILLS", "3")
-    env["CHAOS_DIR"] = str(tmp_path)
+    env["CHAOS_DIR"] = str(folder)
+    env["CHAOS_DEDUPE"] = dedupe
     env.pop("CHAOS_KEYED", None)
     done = subprocess.run(
         [sys.executable, "-m", "tests.chaos.harness"],
@@ -30,9 +34,27 @@ def test_kill_9_loses_nothing_and_keys_absorb_every_duplicate(tmp_path: Path) ->
         check=False,
     )
     last = done.stdout.splitlines()[-1] if done.stdout else ""
+    assert last.startswith("chaos: in="), done.stdout + done.stderr
     counts = dict(item.split("=") for item in last.removeprefix("chaos: ").split())
-    assert counts["in"] == env["CHAOS_N"], done.stdout + done.stderr
-    assert counts["lost"] == "0", done.stdout
-    assert counts["duplicate_effects"] == "0", done.stdout
-    assert counts["dead_letters"] == "0", done.stdout
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert counts["in"] == env["CHAOS_N"], done.stdout
+    return counts
+
+
+def test_kill_9_loses_nothing_and_keys_absorb_every_duplicate(tmp_path: Path) -> None:
+    counts = chaos(tmp_path, dedupe="0")
+
+    assert counts["lost"] == "0"
+    assert counts["duplicate_effects"] == "0"
+    assert counts["dead_letters"] == "0"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dedupe claims its key before the sinks confirm; a kill -9 in between leaves the "
+    "key claimed, so the journaled message is dropped as a duplicate when it resumes",
+)
+def test_kill_9_with_a_dedupe_step_loses_nothing(tmp_path: Path) -> None:
+    counts = chaos(tmp_path, dedupe="1")
+
+    assert counts["lost"] == "0"
+    assert counts["duplicates_delivered"] == "0"
