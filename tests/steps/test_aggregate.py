@@ -122,7 +122,7 @@ async def test_failed_emit_keeps_the_group(tmp_path: Path, store: Store) -> None
     step.emitter = failing
     await step.open()
     await step.process(Message({"order": "A"}))
-    while calls < 2:  # noqa: ASYNC110 - retried by the step's own timer
+    while calls < 2:
         await asyncio.sleep(0.02)
     await step.close()
     [group] = await store.aggregations.open_groups("orders/steps[1].aggregate")

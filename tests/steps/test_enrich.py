@@ -53,7 +53,7 @@ async def server() -> AsyncIterator[str]:
     config = uvicorn.Config(app, lifespan="off", log_config=None, log_level="warning")
     running = uvicorn.Server(config)
     task = asyncio.create_task(running.serve(sockets=[sock]))
-    while not running.started:  # noqa: ASYNC110 - uvicorn offers no event
+    while not running.started:
         await asyncio.sleep(0.01)
     yield f"http://127.0.0.1:{sock.getsockname()[1]}/customers"
     running.should_exit = True

@@ -31,7 +31,7 @@ async def test_copy_reaches_the_channel_and_the_message_passes_unchanged() -> No
     assert envelope.message.body == {"id": 1}
     assert envelope.message.correlation_id == message.correlation_id
     envelope.settle(None)
-    while step.stats()["published"] < 1:  # noqa: ASYNC110 - background publisher
+    while step.stats()["published"] < 1:
         await asyncio.sleep(0.01)
     await step.close()
 
@@ -40,7 +40,7 @@ async def test_no_subscriber_and_full_buffer_are_counted_not_raised() -> None:
     step = _step({"channel": "nobody", "buffer": 1}, SharedResources())
     for _ in range(3):
         assert len(await step.process(Message({}))) == 1
-    while step.stats()["failed"] < 1:  # noqa: ASYNC110 - background publisher
+    while step.stats()["failed"] < 1:
         await asyncio.sleep(0.01)
     stats = step.stats()
     assert stats["dropped"] >= 1
