@@ -87,7 +87,7 @@ async def test_the_sink_calls_the_source_end_to_end(tmp_path: Path, opened: list
     try:
         sink = sink_for(tmp_path, f"http://127.0.0.1:{source.server.port}/stock")
         async with pulling(source, quote) as pulled:
-            assert await call(sink, opened, {"tickerSymbol": "ACME"}) == 10.0
+            assert await call(sink, opened, {"tickerSymbol": "ACME"}) == {"price": 10.0}
         assert pulled[0].message.body["tickerSymbol"] == "ACME"
     finally:
         await source.close()
@@ -100,7 +100,7 @@ async def test_ws_security_username_token_and_timestamp(
     app = Canned(200, PRICE)
     async with serving(app) as base:
         sink = sink_for(tmp_path, base, username="erp", password="s3cr3t-pw", timestamp=True)
-        assert await call(sink, opened, {"tickerSymbol": "X"}) == 3.25
+        assert await call(sink, opened, {"tickerSymbol": "X"}) == {"price": 3.25}
     headers, body = app.requests[0]
     assert headers["soapaction"] == '"http://example.com/GetLastTradePrice"'
     assert headers["content-type"].startswith("text/xml")
@@ -187,7 +187,9 @@ async def test_soap_12_requests(tmp_path: Path, opened: list[SoapSink]) -> None:
     reply = PRICE.replace(SOAP11.encode(), SOAP12.encode())
     app = Canned(200, reply)
     async with serving(app) as base:
-        assert await call(sink_for(tmp_path, base, wsdl), opened, {"tickerSymbol": "X"}) == 3.25
+        assert await call(sink_for(tmp_path, base, wsdl), opened, {"tickerSymbol": "X"}) == {
+            "price": 3.25
+        }
     headers, body = app.requests[0]
     assert headers["content-type"].startswith("application/soap+xml")
     assert etree.fromstring(body).tag == f"{{{SOAP12}}}Envelope"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from typing import Any, Literal
 
 import httpx
@@ -40,10 +41,12 @@ from splice.connectors.soap._envelope import (
     parse_envelope,
     read_fault,
 )
-from splice.connectors.soap._wsdl import WsdlError, WsdlOperation, load_operation, plain
+from splice.connectors.soap._wsdl import WsdlError, WsdlOperation, load_operation
 from splice.errors import MessageError, NotConnected, PermanentError, TransientError
 from splice.message import Message
 from splice.types import Duration
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SPEC", "SoapFaultPermanent", "SoapFaultTransient", "SoapSink", "SoapSinkConfig"]
 
@@ -189,9 +192,7 @@ class SoapSink(Sink):
         if fault is not None:
             raise self._fault_error(fault)
         if 200 <= status < 300:
-            if envelope is None or operation.one_way:
-                return None
-            return plain(operation.operation.process_reply(envelope))
+            return None if envelope is None or operation.one_way else _reply(operation, envelope)
         where = f"{self.config.operation} at {httpx.URL(self.address).host}"
         if status in TRANSIENT_STATUSES:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -230,6 +231,15 @@ def _build(operation: WsdlOperation, message: Message) -> tuple[Any, dict[str, s
             code="soap-arguments",
         ) from exc
     return envelope, {str(k): str(v) for k, v in headers.items()}
+
+
+def _reply(operation: WsdlOperation, envelope: Any) -> Any:
+    """The reply as data; None (logged) when it does not match the output: it was delivered."""
+    try:
+        return operation.read_output(envelope)
+    except Exception as exc:  # zeep raises many unrelated types for an unexpected reply
+        log.warning("the reply to %s does not match its output message: %s", operation.name, exc)
+        return None
 
 
 def _envelope_or_none(content: bytes) -> Any:

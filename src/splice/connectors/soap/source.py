@@ -37,7 +37,7 @@ from splice.connectors.soap._envelope import (
     fault_envelope,
     parse_envelope,
 )
-from splice.connectors.soap._wsdl import SOAP12, WsdlError, WsdlOperation, load_operation, plain
+from splice.connectors.soap._wsdl import SOAP12, WsdlError, WsdlOperation, load_operation
 from splice.errors import MessageError, NotConnected, PermanentError, TransientError
 from splice.message import Message
 
@@ -156,11 +156,14 @@ class SoapSource(HttpSource):
             if errors:
                 raise _Refused("; ".join(_schema_error(e) for e in errors[:5]))
         try:
-            value = self.operation.operation.input.deserialize(envelope)
+            data = self.operation.read_input(envelope)
         except Exception as exc:  # zeep raises many unrelated types for a wrong body
             raise _Refused(f"the body is not a {self.operation.name} request: {exc}") from exc
-        data = plain(value)
-        return data if isinstance(data, dict) else {"value": data}
+        if isinstance(data, dict):
+            return data
+        return (
+            {} if data is None or (isinstance(data, str) and not data.strip()) else {"value": data}
+        )
 
     async def _soap_reply(self, request: _Request) -> Reply:
         if not await request.pulled:
@@ -238,7 +241,8 @@ def _load_schema(wsdl: str) -> Any:
     from xmlschema.extras.wsdl import Wsdl11Document
 
     try:
-        return Wsdl11Document(wsdl, allow="local", defuse="always").schema  # type: ignore[no-untyped-call]
+        document = Wsdl11Document(wsdl, validation="lax", allow="local", defuse="always")  # type: ignore[no-untyped-call]
+        return document.schema
     except Exception as exc:  # xmlschema's errors do not share a base
         raise WsdlError(f"cannot read the schema of WSDL {wsdl}: {exc}") from exc
 
