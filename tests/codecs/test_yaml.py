@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from splice.codecs import codec_for_content_type
+from splice.codecs import codec_for_content_type, get_codec
 from splice.codecs.yaml import YamlCodec, YamlOptions
 from splice.errors import CodecError
 
@@ -41,3 +41,17 @@ def test_unrepresentable_values_are_codec_errors() -> None:
 @pytest.mark.parametrize("content_type", ["application/yaml", "application/x-yaml"])
 def test_content_types(content_type: str) -> None:
     assert isinstance(codec_for_content_type(content_type), YamlCodec)
+
+
+def test_an_alias_bomb_is_refused_naming_the_alias() -> None:
+    bomb = b'a: &a ["lol","lol"]\nb: &b [*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b]\n'
+    with pytest.raises(CodecError, match=r"alias '\*a' refused .*line 2, column 8"):
+        get_codec("yaml").decode(bomb)
+
+
+def test_aliases_are_allowed_up_to_max_aliases() -> None:
+    doc = b"base: &base {qty: 1}\nline: *base\n"
+    assert get_codec("yaml", {"max_aliases": 1}).decode(doc) == {
+        "base": {"qty": 1},
+        "line": {"qty": 1},
+    }

@@ -1,7 +1,9 @@
 """The ``yaml`` codec: YAML 1.2 documents to plain data and back (safe, pure Python).
 
 Only plain data is read: tags that would build Python objects are refused, as are
-documents larger than ``max_bytes``. Errors name the line and column.
+documents larger than ``max_bytes``. Aliases (``*name``) are refused unless
+``max_aliases`` allows some, so an alias bomb ("billion laughs") cannot expand into
+gigabytes when the data is used. Errors name the line and column.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from pydantic import Field
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.representer import RepresenterError
 
 from splice.codecs.base import DEFAULT_MAX_BYTES, Codec, check_size
@@ -24,6 +27,9 @@ __all__ = ["SPEC", "YamlCodec", "YamlOptions"]
 class YamlOptions(ComponentConfig):
     max_bytes: int = Field(
         DEFAULT_MAX_BYTES, ge=1, description="Refuse documents larger than this many bytes."
+    )
+    max_aliases: int = Field(
+        0, ge=0, description="Most aliases (`*name`) a document may use; 0 refuses them."
     )
 
 
@@ -55,6 +61,7 @@ class YamlCodec(Codec):
     def decode(self, data: bytes) -> Any:
         check_size(data, self.options.max_bytes, "YAML")
         try:
+            self._check_aliases(bytes(data))
             return _yaml().load(bytes(data))
         except MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
@@ -64,6 +71,21 @@ class YamlCodec(Codec):
             ) from error
         except (YAMLError, UnicodeDecodeError, ValueError) as error:
             raise CodecError(f"not valid YAML: {error}") from error
+
+    def _check_aliases(self, data: bytes) -> None:
+        if b"*" not in data:
+            return
+        aliases = 0
+        for event in _yaml().parse(data):
+            if isinstance(event, AliasEvent):
+                aliases += 1
+                if aliases > self.options.max_aliases:
+                    mark = event.start_mark
+                    raise CodecError(
+                        f"YAML alias '*{event.anchor}' refused (max_aliases is "
+                        f"{self.options.max_aliases})",
+                        position=f"line {mark.line + 1}, column {mark.column + 1}",
+                    )
 
     def encode(self, value: Any) -> bytes:
         out = io.BytesIO()
