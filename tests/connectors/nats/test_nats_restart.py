@@ -108,6 +108,7 @@ async def test_a_server_restart_mid_stream_loses_and_duplicates_nothing(
         assert (await js.stream_info("RESTART")).state.messages == total
         stored = [await js.get_msg("RESTART", seq) for seq in range(1, total + 1)]
         assert [m.data for m in stored] == [m.body for m in messages]
+        assert max(message.attempts for message in messages) > 1  # the outage was felt
     finally:
         await client.close()
 

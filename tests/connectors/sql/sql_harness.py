@@ -31,7 +31,7 @@ class Database:
         self.kind = kind
         self.url = url
         self.table = table
-        self.engine = create_async_engine(driver_url(url))
+        self.engine = create_async_engine(driver_url(url), pool_pre_ping=True)
 
     async def execute(self, sql: str, *rows: dict[str, Any]) -> list[dict[str, Any]]:
         from sqlalchemy import text
