@@ -11,6 +11,6 @@ if str(ROOT) not in sys.path:  # tests/ is a package; these test folders are not
 
 from tests.services import require  # noqa: E402
 
-__all__ = ["URL", "require"]
+__all__ = ["ROOT", "URL", "require"]
 
 URL = "nats://127.0.0.1:4222"
