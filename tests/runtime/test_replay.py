@@ -108,3 +108,34 @@ async def test_unknown_flows_and_purged_letters_are_not_replayed(
         f"failed {gone.id} (retired): the flow is no longer defined",
         f"failed {purged.id} (orders): purged (its payload is gone)",
     ]
+
+
+def dedupe_flow(sink: str) -> dict[str, str]:
+    return {
+        "flows/orders.yaml": f"""
+            integration: orders
+            source: {{file: {{path: inbox}}}}
+            steps:
+              - decode: json
+              - dedupe: {{key: id}}
+              - encode: json
+            sinks:
+              out: {sink}
+            on_error: {{retry: {{attempts: 1}}}}
+        """
+    }
+
+
+async def test_a_failed_replay_releases_its_idempotency_key(tmp_path: Path, store: Store) -> None:
+    write(tmp_path, dedupe_flow('{file: {path: out, name: "{headers[missing]}.json"}}'))
+    letter = await dead_letter(store, b'{"id": "A-1"}')
+    async with replaying(load_project(tmp_path), store, user="ops") as replayer:
+        failed = await replayer.replay(letter)  # the key was claimed, then the sink failed
+
+    write(tmp_path, dedupe_flow("{file: {path: out}}"))  # the flow is fixed
+    async with replaying(load_project(tmp_path), store, user="ops") as replayer:
+        replayed = await replayer.replay(letter)
+        dropped = await replayer.replay(letter)  # delivered now: the key holds
+
+    assert (failed.ok, replayed.ok, dropped.ok) == (False, True, True)
+    assert len(files(tmp_path / "out")) == 1

@@ -7,8 +7,10 @@ every step under its timeout) and runs the dead message through its
 re-injects the message after the source, so nothing else flows in meanwhile.
 
 - success: the dead letter is marked replayed (its replay count goes up by one);
-- failure: the dead letter's record is updated through the queue's ``add`` (same flow and
-  message id), with the new error and the attempts appended to its history.
+- failure: idempotency keys the steps claimed for the message are released (as the engine
+  does for a failed delivery) and the dead letter's record is updated through the queue's
+  ``add`` (same flow and message id), with the new error and the attempts appended to its
+  history.
 
 Idempotency still applies: ``dedupe`` steps claim their keys in the same store. Every
 replay is logged with who asked for it. No command-line code here: the console and the
@@ -73,9 +75,11 @@ class Replayer:
         if spec is None:
             return ReplayResult(letter.id, letter.flow, False, "the flow is no longer defined")
         runner = await self._runner(letter.flow)
+        message = letter.message()
         try:
-            await runner.pipeline.run(letter.message())
+            await runner.pipeline.run(message)
         except Exception as error:
+            await _release(runner, message)
             await self._record_failure(letter, spec.version, error)
             return ReplayResult(letter.id, letter.flow, False, _describe(error))
         await self.store.dead_letters.mark_replayed(letter.id)
@@ -145,6 +149,14 @@ async def replaying(project: Project, store: Store, *, user: str) -> AsyncIterat
 def _describe(error: Exception) -> str:
     code = f" [{error.code}]" if isinstance(error, SpliceError) else ""
     return mask(f"{error}{code}") if str(error) else type(error).__name__ + code
+
+
+async def _release(runner: FlowRunner, message: Message) -> None:
+    """Give back the idempotency keys the steps claimed for a message that was not delivered."""
+    try:
+        await runner.pipeline.release(message)
+    except Exception:
+        log.exception("flow '%s': releasing idempotency keys after a replay failed", runner.name)
 
 
 async def _close(component: object) -> None:
