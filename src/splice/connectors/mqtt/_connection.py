@@ -56,6 +56,7 @@ async def connect(
         keepalive=config.keepalive,
         timeout=config.connect_timeout,
     )
+    client.pending_calls_threshold = 10_000  # concurrent sends are normal: no warning per call
     if manual_ack:
         # paho-mqtt holds back PUBACK (QoS 1) / PUBCOMP (QoS 2) until ack() is called;
         # aiomqtt does not expose the switch, so it is set on its paho client.
