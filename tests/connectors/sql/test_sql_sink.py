@@ -192,3 +192,27 @@ def test_urls_get_their_async_driver(url: str, driver: str) -> None:
 def test_an_unsupported_database_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         registry.get("sink", "sql").parse({"url": "oracle://u@h/db", "table": "t"})
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "transient"),
+    [("40P01", True), ("40001", True), ("08006", True), ("57P01", True), ("23505", False)],
+)
+def test_errors_are_classified_by_sqlstate(sqlstate: str, transient: bool) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from splice.connectors.sql._database import translate
+    from splice.errors import is_transient
+
+    class DriverError(Exception):
+        pass
+
+    class AdaptedError(Exception):
+        pass
+
+    cause = DriverError("deadlock detected")
+    cause.sqlstate = sqlstate  # type: ignore[attr-defined]
+    adapted = AdaptedError("deadlock detected")
+    adapted.__cause__ = cause
+    error = DBAPIError("UPDATE ...", {}, adapted)
+    assert is_transient(translate(error, "writing")) is transient

@@ -161,11 +161,19 @@ def translate(exc: BaseException, what: str) -> SpliceError:
     return PermanentError(f"{what}: {type(exc).__name__}: {exc}", code="sql")
 
 
+_TRANSIENT_SQLSTATES = ("08", "40", "53", "57P", "55P03")
+"""Connection lost, transaction rolled back (deadlock, serialization), out of resources,
+operator intervention (shutdown), lock not available."""
+
+
 def _by_driver(exc: Any, what: str) -> SpliceError:
-    """asyncpg reports a lost connection as a plain DBAPIError; look at the driver's error."""
+    """asyncpg reports most errors as a plain DBAPIError: look at the driver's error."""
     original = getattr(exc, "orig", None)
-    name = type(getattr(original, "__cause__", None) or original).__name__
-    if "Connection" in name or "CannotConnect" in name or "AdminShutdown" in name:
+    cause = getattr(original, "__cause__", None) or original
+    sqlstate = str(getattr(cause, "sqlstate", "") or "")
+    name = type(cause).__name__
+    lost = "Connection" in name or "CannotConnect" in name
+    if lost or sqlstate.startswith(_TRANSIENT_SQLSTATES):
         return TransientError(f"{what}: {_first_line(exc)}", code="sql")
     return PermanentError(f"{what}: {_first_line(exc)}", code="sql")
 
