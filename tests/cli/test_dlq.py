@@ -105,7 +105,7 @@ def test_list_shows_a_table_and_json(root: Path) -> None:
     assert code == 0
     assert out.splitlines()[0].split() == [
         "ID", "FLOW", "STEP", "ERROR", "FIRST", "FAILURE", "LAST", "FAILURE", "FAILURES",
-        "REPLAYS",
+        "ATTEMPTS", "REPLAYS", "STATUS",
     ]  # fmt: skip
     assert bad in out
     assert other in out
@@ -158,6 +158,15 @@ def test_show_masks_secrets_and_previews_binary(root: Path) -> None:
     assert out.count(" ...") == 2
 
     assert dlq(root, "show", "nope")[0] == 1
+
+
+def test_a_purged_letter_cannot_be_edited(root: Path) -> None:
+    [letter_id] = seed(root, ("orders", b'{"id": 7}', {}))
+    dlq(root, "purge", "--yes")
+
+    code, _, err = dlq(root, "edit", letter_id, "--body-file", __file__)
+    assert code == 1
+    assert "was purged" in err
 
 
 def test_replay_a_fixed_message_delivers_it_and_counts_the_replay(root: Path) -> None:

@@ -159,6 +159,8 @@ def edit(
     """Fix a dead letter's payload ($EDITOR, or --body-file), then replay it."""
     loaded = _load(project)
     letter = _get(project, letter_id, loaded)
+    if letter.status == "purged":
+        fail(f"dead letter {letter.id} was purged: its payload is gone")
     body = _read_body(body_file) if body_file is not None else _edit_in_editor(letter)
     if body is None:
         typer.echo("payload unchanged")
@@ -296,6 +298,7 @@ def _summary(letter: DeadLetter) -> dict[str, Any]:
         "first_failure_at": _time(letter.first_failure_at),
         "last_failure_at": _time(letter.last_failure_at),
         "failures": letter.failure_count,
+        "attempts": len(letter.attempts),
         "replays": letter.replay_count,
         "status": letter.status,
     }
@@ -305,16 +308,16 @@ def _table(letters: list[DeadLetter]) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("ID", "FLOW", "STEP", "ERROR", "FIRST FAILURE", "LAST FAILURE"):
         table.add_column(column, no_wrap=True)
-    table.add_column("FAILURES", justify="right")
-    table.add_column("REPLAYS", justify="right")
+    for column in ("FAILURES", "ATTEMPTS", "REPLAYS"):
+        table.add_column(column, justify="right")
+    table.add_column("STATUS")
     for letter in letters:
         row = _summary(letter)
         table.add_row(
             *(str(row[key]) for key in ("id", "flow", "step", "error_code")),
             row["first_failure_at"].replace("T", " "),
             row["last_failure_at"].replace("T", " "),
-            str(row["failures"]),
-            str(row["replays"]),
+            *(str(row[key]) for key in ("failures", "attempts", "replays", "status")),
         )
     return table
 
@@ -381,6 +384,7 @@ _SHOWN = (
     "error_message", "message_id", "correlation_id", "content_type", "first_failure_at",
     "last_failure_at", "failures", "replays", "last_replayed_at", "payload_edited_at",
 )  # fmt: skip
+"""The fields ``show`` prints first, in this order (then headers, payload, attempts)."""
 
 
 def _payload_lines(payload: dict[str, Any]) -> list[str]:
