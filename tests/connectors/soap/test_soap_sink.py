@@ -19,7 +19,7 @@ from splice.connectors.soap import (
     SoapSource,
     WsdlError,
 )
-from splice.errors import MessageError, PermanentError, TransientError
+from splice.errors import MessageError, NotConnected, PermanentError, TransientError
 from splice.message import Message
 from splice.secrets import mask, register
 
@@ -216,3 +216,41 @@ def test_the_password_is_a_secret() -> None:
     register("pw-value-123")
     assert "pw-value-123" not in repr(config)
     assert mask("failed with pw-value-123") == "failed with ***"
+
+
+async def test_a_wsdl_given_by_url_is_fetched_when_the_sink_opens(
+    tmp_path: Path, opened: list[SoapSink]
+) -> None:
+    spec = registry.get("source", "soap")
+    raw = {"path": "/stock", "wsdl": str(STOCK_WSDL), "operation": "GetLastTradePrice"}
+    source = spec.build(spec.parse(raw), make_context(tmp_path))
+    assert isinstance(source, SoapSource)
+    await source.open()
+
+    async def quote(delivery: Delivery) -> None:
+        await delivery.ack([Message({"price": 2.0})])
+
+    try:
+        url = f"http://127.0.0.1:{source.server.port}/stock?wsdl"
+        sink_spec = registry.get("sink", "soap")
+        raw_sink = {"wsdl": url, "operation": "GetLastTradePrice"}
+        sink = sink_spec.build(sink_spec.parse(raw_sink), make_context(tmp_path))
+        assert isinstance(sink, SoapSink)
+        async with pulling(source, quote):
+            # no address: the served WSDL's soap:address points at the source
+            assert await call(sink, opened, {"tickerSymbol": "X"}) == {"price": 2.0}
+    finally:
+        await source.close()
+        await source.server.stop()
+
+
+async def test_an_unreachable_wsdl_url_is_not_connected(tmp_path: Path) -> None:
+    async with serving(Canned(200, PRICE)) as base:
+        pass  # the port is free again
+    spec = registry.get("sink", "soap")
+    sink = spec.build(
+        spec.parse({"wsdl": f"{base}/x?wsdl", "operation": "Op"}), make_context(tmp_path)
+    )
+    with pytest.raises(NotConnected, match="cannot load WSDL"):
+        await sink.open()
+    await sink.close()
