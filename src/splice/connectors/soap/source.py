@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from lxml import etree  # type: ignore[import-untyped]
 from pydantic import Field, field_validator
 
@@ -184,9 +185,9 @@ class SoapSource(HttpSource):
         if not outputs:
             return self._fault(False, "The flow produced no reply.", "soap-no-reply")
         last = outputs[-1]
-        if last.is_encoded:
+        body = _reply_data(last)
+        if body is None:
             return Reply(200, last.body_bytes(), CONTENT_TYPES[self._ns])
-        body = last.body if isinstance(last.body, dict) else {}
         try:
             serialized = self.operation.operation.output.serialize(**body)
         except Exception:
@@ -222,6 +223,27 @@ class SoapSource(HttpSource):
         data = await asyncio.to_thread(self._wsdl_path.read_bytes)
         location = f"http://{headers.get('host', 'localhost')}{self.soap.path}"
         return Reply(200, _with_address(data, location), "text/xml; charset=utf-8")
+
+
+def _reply_data(message: Message) -> dict[str, Any] | None:
+    """The reply as data: decoded, or JSON a sink received encoded; None for a ready envelope.
+
+    Anything else becomes ``{}``, which does not fit an output with required parts.
+    """
+    if not message.is_encoded:
+        return message.body if isinstance(message.body, dict) else {}
+    data = message.body_bytes()
+    try:
+        parse_envelope(data)
+    except BadEnvelope:
+        pass
+    else:
+        return None
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _with_address(data: bytes, location: str) -> bytes:
