@@ -1,4 +1,4 @@
-"""The SOAP guide's flow as written in YAML, in the engine: a zeep client calls it, a mapping answers."""
+"""The SOAP guide's flow, as written, in the engine: a zeep client calls it, a mapping answers."""
 
 from __future__ import annotations
 
