@@ -254,3 +254,15 @@ async def test_an_unreachable_wsdl_url_is_not_connected(tmp_path: Path) -> None:
     with pytest.raises(NotConnected, match="cannot load WSDL"):
         await sink.open()
     await sink.close()
+
+
+async def test_ws_security_password_digest(tmp_path: Path, opened: list[SoapSink]) -> None:
+    app = Canned(200, PRICE)
+    async with serving(app) as base:
+        sink = sink_for(tmp_path, base, username="erp", password="pw", password_digest=True)
+        await call(sink, opened, {"tickerSymbol": "X"})
+    token = etree.fromstring(app.requests[0][1]).find(f".//{{{WSSE}}}UsernameToken")
+    password = token.find(f"{{{WSSE}}}Password")
+    assert password.get("Type", "").endswith("#PasswordDigest")
+    assert password.text != "pw"
+    assert token.find(f"{{{WSSE}}}Nonce") is not None
