@@ -24,6 +24,8 @@ TABLES = {
     "splice_dead_letters",
     "splice_idempotency_keys",
     "splice_journal",
+    "splice_schema_subjects",
+    "splice_schema_versions",
 }
 
 

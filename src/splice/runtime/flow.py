@@ -151,9 +151,13 @@ class FlowRunner:
             await self._fail(delivery, error, entry, original)
         else:
             self.counts["acked"] += 1
-            await self._settle(delivery.ack(outputs), entry)
+            await self._settle(self._delivered(delivery, outputs), entry)
         finally:
             self._slots.release()
+
+    async def _delivered(self, delivery: Delivery, outputs: list[Message]) -> None:
+        await self.pipeline.confirm(delivery.message)
+        await delivery.ack(outputs)
 
     async def _journal(self, delivery: Delivery) -> int | None:
         """Make the message durable before a source that cannot redeliver lets go of it."""

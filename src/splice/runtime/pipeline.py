@@ -65,10 +65,17 @@ class Pipeline:
 
     async def release(self, message: Message) -> None:
         """Undo what steps claimed for a message that was not delivered (idempotency keys)."""
+        await self._call_hooks("release", message)
+
+    async def confirm(self, message: Message) -> None:
+        """Tell steps that a message was delivered (idempotency keys are taken for good)."""
+        await self._call_hooks("confirm", message)
+
+    async def _call_hooks(self, name: str, message: Message) -> None:
         for _, step in self.inner_steps():
-            release = getattr(step, "release", None)
-            if release is not None:
-                await release(message)
+            hook = getattr(step, name, None)
+            if hook is not None:
+                await hook(message)
 
     async def _step(self, bound: BoundStep, messages: list[Message]) -> list[Message]:
         produced: list[Message] = []

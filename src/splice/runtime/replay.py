@@ -82,6 +82,7 @@ class Replayer:
             await _release(runner, message)
             await self._record_failure(letter, spec.version, error)
             return ReplayResult(letter.id, letter.flow, False, _describe(error))
+        await runner.pipeline.confirm(message)
         await self.store.dead_letters.mark_replayed(letter.id)
         log.info(
             "dead letter %s replayed into flow '%s' (version %s) by %s",

@@ -5,12 +5,13 @@ across tasks and worker processes; a message whose key is already claimed is dro
 acked and counted (:meth:`DedupeStep.stats`). The scope defaults to the flow name and the
 step path, so two flows never see each other's keys unless they name the same ``scope``.
 
-Runtime contract — :meth:`DedupeStep.release`: a claim must not outlive a failed delivery,
-or the redelivery of that message would be dropped as a duplicate. The runtime calls
-``await step.release(message)`` when a message that passed this step was not delivered
-(a sink failed, or a later step raised) and is not dead-lettered as done. The claimed key
-travels in the header ``splice.dedupe.<scope>``, so ``release`` works on the message or any
-message derived from it.
+Runtime contract — a claim is *pending* (owned by the message id) until the runtime calls
+``await step.confirm(message)`` once every sink confirmed; a redelivery of the same message
+(resumed from the journal after a crash between the claim and the delivery) may take a
+pending claim over, any other message with the key is a duplicate. A claim must not
+outlive a failed delivery either: the runtime calls ``await step.release(message)`` when
+a message that passed this step was not delivered (a sink failed, or a later step raised).
+The claimed key travels in the header ``splice.dedupe.<scope>``.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class DedupeStep(Step):
     async def process(self, message: Message) -> list[Message]:
         store = needs_store(self._context, "dedupe")
         key = self._message_key(message)
-        if not await store.idempotency.claim(self.scope, key, self._ttl):
+        if not await store.idempotency.claim(self.scope, key, self._ttl, owner=message.id):
             self.duplicates += 1
             log.debug("%s: dropped duplicate %s (key %r)", self.scope, message.id, key)
             return []
@@ -88,6 +89,13 @@ class DedupeStep(Step):
         key = message.headers.pop(self._header, None)
         if key is not None:
             await needs_store(self._context, "dedupe").idempotency.release(self.scope, key)
+
+    async def confirm(self, message: Message) -> None:
+        """The message was delivered: its key is taken for good (no longer pending)."""
+        key = message.headers.get(self._header)
+        if key is not None:
+            store = needs_store(self._context, "dedupe")
+            await store.idempotency.confirm(self.scope, key, message.id)
 
     def stats(self) -> dict[str, int]:
         """Messages passed and duplicates dropped since the step was built."""

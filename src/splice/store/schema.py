@@ -115,6 +115,8 @@ idempotency_keys = Table(
     Column("key", String(500), nullable=False),
     Column("claimed_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("state", String(16), nullable=False, server_default="done"),
     PrimaryKeyConstraint("scope", "key", name="pk_splice_idempotency_keys"),
     Index("ix_splice_idempotency_keys_expires", "expires_at"),
 )
