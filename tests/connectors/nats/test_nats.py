@@ -108,7 +108,7 @@ async def test_jetstream_redelivers_what_was_not_acked_after_ack_wait(
     try:
         iterator = aiter(src.deliveries())
         [first] = await take(iterator, 1)  # never settled: a crash
-        [again] = await take(iterator, 1, within=5)
+        [again] = await take(iterator, 1, within=15)
         assert again.message.body == b"keep me"
         assert again.message.headers["Nats-Msg-Id"] == first.message.headers["Nats-Msg-Id"]
         await again.ack()

@@ -7,7 +7,7 @@ same ``queue`` share the messages.
 JetStream (``stream`` given, ``durable`` required) is at-least-once: the source fetches up
 to ``batch`` messages when the runtime pulls, and settles each one explicitly::
 
-    ack                      msg.ack()                 removed from the consumer
+    ack                      msg.ack_sync()            removed (the server confirmed it)
     nack(MessageError)       msg.term()                never redelivered (it was dead-lettered)
     nack(anything else)      msg.nak(nak_delay)        redelivered after nak_delay
     not settled in ack_wait  (server)                  redelivered
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["SPEC", "NatsSource", "NatsSourceConfig"]
 
 _POLL = 0.5
+_ACK_TIMEOUT = 5.0
 
 
 class NatsSourceConfig(NatsConnectionConfig):
@@ -175,8 +176,8 @@ class _Settlement:
         self.delivery = Delivery(_message(msg), self._ack, self._nack)
 
     async def _ack(self, outputs: Sequence[Message]) -> None:
-        try:
-            await self.msg.ack()
+        try:  # confirmed by the server, so that an ack that got lost is known
+            await self.msg.ack_sync(timeout=_ACK_TIMEOUT)
         finally:
             self.outstanding.done()
 
