@@ -14,17 +14,7 @@ import pytest
     [
         ("nats", ["NatsSink", "NatsSinkConfig", "NatsSource", "NatsSourceConfig", "NatsStream"]),
         ("redis", ["RedisSink", "RedisSinkConfig", "RedisSource", "RedisSourceConfig"]),
-        (
-            "sql",
-            [
-                "STATE_TABLE",
-                "SqlSink",
-                "SqlSinkConfig",
-                "SqlSource",
-                "SqlSourceConfig",
-                "json_value",
-            ],
-        ),
+        ("sql", ["STATE_TABLE", "SqlSink", "SqlSinkConfig", "SqlSource", "SqlSourceConfig"]),
     ],
 )
 def test_all_lists_the_public_names(package: str, names: list[str]) -> None:
