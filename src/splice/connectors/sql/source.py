@@ -165,11 +165,15 @@ class SqlSource(Source):
                 yield Delivery(message)
             return
         while not self._closed.is_set():
+            generation = self._progress.generation
             rows = await self._poll()
             for row in rows:
+                if self._progress.generation != generation:
+                    break  # rewound by a nack: read again from the committed position
                 yield self._delivery(row)
-            if len(rows) < self.config.batch:
-                await self._pause()
+            else:
+                if len(rows) < self.config.batch:
+                    await self._pause()
 
     async def _pause(self) -> None:
         self._wake.clear()
