@@ -237,6 +237,50 @@ async def test_send_after_the_broker_closed_the_connection_reconnects(
         await out.close()
 
 
+async def test_the_source_resumes_after_losing_its_connection(
+    rabbit: Broker, tmp_path: Path
+) -> None:
+    queue = rabbit.queue()
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue))
+    into = source(tmp_path, queue=queue, reconnect_initial="50ms", declare=queue_of(queue))
+    await out.open()
+    await into.open()
+    try:
+        await out.send(Message(b"before"))
+        [held] = await pull(into, 1)
+        assert into._connection is not None
+        await into._connection.close()  # as a network failure would
+        await held.ack()  # too late: only logged, the broker delivers it again
+        await out.send(Message(b"after"))
+        deliveries = await pull(into, 2)
+        for delivery in deliveries:
+            await delivery.ack()
+        assert sorted(d.message.body for d in deliveries) == [b"after", b"before"]
+        before = next(d for d in deliveries if d.message.body == b"before")
+        assert before.message.headers["amqp.redelivered"] == "true"
+    finally:
+        await into.close()
+        await out.close()
+
+
+async def test_close_ends_a_source_waiting_to_reconnect(tmp_path: Path) -> None:
+    require("rabbitmq")
+    async with broker() as rabbit:
+        queue = rabbit.queue()
+        into = source(tmp_path, queue=queue, reconnect_initial="30s", declare=queue_of(queue))
+        await into.open()
+        into.config = into.config.model_copy(update={"url": "amqp://guest:guest@127.0.0.1:1/"})
+        assert into._connection is not None
+        await into._connection.close()
+        iterator = into.deliveries()
+        waiting = asyncio.ensure_future(anext(iterator))
+        await asyncio.sleep(0.3)  # it failed to reconnect once and now waits
+        async with asyncio.timeout(2):
+            await into.close()
+            with pytest.raises(StopAsyncIteration):
+                await waiting
+
+
 async def test_open_against_no_broker_is_not_connected(tmp_path: Path) -> None:
     from splice.errors import NotConnected
 

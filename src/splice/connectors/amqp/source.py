@@ -19,6 +19,7 @@ does any message whose ack did not reach it (settling such a message only logs).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Sequence
@@ -85,14 +86,17 @@ class AmqpSource(Source):
         self._channel: AbstractChannel | None = None
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
         self._closed = False
+        self._stopping = asyncio.Event()
 
     async def open(self) -> None:
         self._closed = False
+        self._stopping.clear()
         await self._connect()
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._stopping.set()
             self._inbox.put_nowait(_CLOSED)
             await self._drop()
 
@@ -149,7 +153,8 @@ class AmqpSource(Source):
                 return
             except NotConnected as exc:
                 log.warning("%s; retrying in %.1fs", exc, wait)
-            await asyncio.sleep(random.uniform(wait / 2, wait))
+            with contextlib.suppress(TimeoutError):  # close() ends the wait at once
+                await asyncio.wait_for(self._stopping.wait(), random.uniform(wait / 2, wait))
             wait = min(wait * 2, self.config.reconnect_max)
 
     async def _drop(self) -> None:
