@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,6 +35,7 @@ def chaos(folder: Path, dedupe: str) -> dict[str, str]:
     assert last.startswith("chaos: in="), done.stdout + done.stderr
     counts = dict(item.split("=") for item in last.removeprefix("chaos: ").split())
     assert counts["in"] == env["CHAOS_N"], done.stdout
+    counts["report"] = done.stdout + done.stderr[-2000:]
     return counts
 
 
@@ -48,13 +47,13 @@ def test_kill_9_loses_nothing_and_keys_absorb_every_duplicate(tmp_path: Path) ->
     assert counts["dead_letters"] == "0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dedupe claims its key before the sinks confirm; a kill -9 in between leaves the "
-    "key claimed, so the journaled message is dropped as a duplicate when it resumes",
-)
 def test_kill_9_with_a_dedupe_step_loses_nothing(tmp_path: Path) -> None:
     counts = chaos(tmp_path, dedupe="1")
 
-    assert counts["lost"] == "0"
-    assert counts["duplicates_delivered"] == "0"
+    assert counts["lost"] == "0", counts["report"]
+    assert counts["duplicate_effects"] == "0", counts["report"]
+    assert counts["dead_letters"] == "0", counts["report"]
+    # A message killed between its sink write and the confirmation of its key is delivered
+    # again when it resumes: at most what was in flight at each kill, never a lost one.
+    in_flight_at_kills = 64 * int(os.environ.get("CHAOS_KILLS", "3"))
+    assert int(counts["duplicates_delivered"]) <= in_flight_at_kills, counts["report"]
