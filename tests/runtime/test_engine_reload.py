@@ -76,3 +76,27 @@ async def test_a_broken_edit_is_refused_and_the_running_version_kept(tmp_path: P
         await engine.stop()
     assert engine.project.flows["inbound"].version == version
     assert response.status_code == 200
+
+
+def test_breakers_are_keyed_by_endpoint_without_credentials(tmp_path: Path) -> None:
+    from splice.runtime.engine import _endpoint
+
+    root = write(
+        tmp_path,
+        {
+            "flows/a.yaml": """
+                source: {http: /a}
+                sinks:
+                  erp: {http: {url: "https://user:pw@erp.example.com:8443/orders?k=1"}}
+                  out: {file: {path: outbox}}
+                  bus: {channel: {name: orders}}
+            """,
+        },
+    )
+    sinks = load_project(root).flows["a"].sinks
+    keys = {name: _endpoint(ref, "a") for name, ref in sinks.items()}
+    assert keys == {
+        "erp": "http:https://erp.example.com:8443/orders",
+        "out": "file:path=outbox",
+        "bus": "channel:name=orders",
+    }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from splice.components import registry
 from splice.components.context import Context, SharedResources
@@ -36,11 +37,22 @@ def _build(ref: ComponentRef, context: Context) -> Any:
 
 
 def _endpoint(ref: ComponentRef, flow: str) -> str:
-    """What a circuit breaker is keyed by: the receiving endpoint, shared across flows."""
-    for attribute in ("url", "name", "path"):
-        value = getattr(ref.config, attribute, None)
+    """What a circuit breaker is keyed by: the receiving endpoint, shared across flows.
+
+    A URL counts without its credentials, query or fragment (``https://erp:8443/orders``); a
+    folder or a channel by its name. A sink with neither gets a breaker of its own.
+    """
+    config = ref.config
+    url = getattr(config, "url", None)
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{ref.name}:{parts.scheme}://{host}{port}{parts.path}"
+    for attribute in ("path", "name", "exchange", "queue", "subject", "stream", "table"):
+        value = getattr(config, attribute, None)
         if isinstance(value, str):
-            return f"{ref.name}:{value}"
+            return f"{ref.name}:{attribute}={value}"
     return f"{ref.name}:{flow}.{ref.path}"
 
 
@@ -110,11 +122,24 @@ class Engine:
     async def start(self) -> None:
         if self.store is None:
             self.store = await Store.open(self.project.settings.store, project_dir=self.project.dir)
+        await self._seed_schemas()
         try:
             await self._start_flows(list(self.project.flows.values()))
         except BaseException:
             await self.stop()
             raise
+
+    async def _seed_schemas(self) -> None:
+        """Register the project's ``schemas/`` in the registry (new versions only)."""
+        folder = self.project.dir / "schemas"
+        if self.store is None or not folder.is_dir():
+            return
+        from splice.schemas import SchemaRegistry
+
+        try:
+            await SchemaRegistry(self.store.schemas).seed(folder)
+        except Exception as error:  # a broken schema file must not stop the flows
+            log.error("schemas/ not registered in the schema registry: %s", error)
 
     async def _start_flows(self, specs: list[FlowSpec]) -> dict[str, FlowRunner]:
         runners = {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from splice.config import Project, load_project
 from splice.errors import ConfigError
+from splice.runtime import status
 from splice.runtime.engine import Engine
 
 __all__ = ["reload", "serve", "serve_blocking"]
@@ -39,6 +40,7 @@ async def serve(
     watcher: asyncio.Task[None] | None = None
     try:
         await engine.start()
+        status.register(engine)
         if on_started is not None:
             on_started(engine)
         if watch:
@@ -78,6 +80,7 @@ async def reload(engine: Engine, directory: Path) -> None:
     try:
         for change in await engine.apply(project):
             log.info(change)
+        status.register(engine)
     except Exception as error:
         log.error("reload failed, the running flows are kept: %s", error)
 
