@@ -294,3 +294,20 @@ def test_the_registry_keeps_one_breaker_per_endpoint() -> None:
         "amqp://broker/orders",
         "https://erp.example.com",
     ]
+
+
+async def test_failed_probes_do_not_use_up_attempts_so_a_long_outage_dead_letters_nothing() -> None:
+    time = AutoTime()
+    b = breaker(time, failures=2, reset_after=30)
+    outage = [TransientError("down") for _ in range(12)]
+    inner = ScriptedSink(*outage)
+    on_error = OnError.model_validate({"retry": {"attempts": 3, "initial": 1, "jitter": "none"}})
+    retrying = RetryingSink(inner, on_error, b, sleep=time.sleep, clock=time.clock)
+
+    await retrying.send(Message(body=b"{}"))
+
+    # two failures open the breaker; ten failed probes (one per reset_after) follow; the
+    # eleventh probe succeeds: the message was never out of attempts while the endpoint was down
+    assert inner.calls == 13
+    assert b.state is BreakerState.CLOSED
+    assert time.now >= 10 * 30

@@ -39,7 +39,7 @@ from tenacity.wait import wait_base
 from splice.components.interfaces import Sink
 from splice.errors import SpliceError
 from splice.message import Message
-from splice.runtime.breaker import CircuitBreaker, Clock, Sleep
+from splice.runtime.breaker import BreakerState, CircuitBreaker, Clock, Sleep
 from splice.runtime.policies import OnError, RetryPolicy
 from splice.runtime.timeouts import within
 
@@ -179,8 +179,16 @@ class RetryingSink(Sink):
         )
 
     async def _attempt(self, message: Message, call: _Call) -> None:
+        """One attempt; a failed half-open probe is not one (the endpoint is still down)."""
+        while not await self._try(message, call):
+            pass
+
+    async def _try(self, message: Message, call: _Call) -> bool:
+        """Send once; False when this was a breaker probe that failed transiently."""
+        probe = False
         if self.breaker is not None:
             call.breaker_wait += await self.breaker.wait_closed()
+            probe = self.breaker.state is BreakerState.HALF_OPEN
         message.attempts += 1
         outcome: Outcome = "released"
         try:
@@ -190,9 +198,12 @@ class RetryingSink(Sink):
             transient = self.policy.classify.is_transient(error)
             call.history.append(self._record(len(call.history) + 1, error, transient))
             outcome = "failure" if transient else "released"
+            if probe and transient:
+                return False
             raise
         finally:
             self._settle(outcome)
+        return True
 
     def _record(self, number: int, error: Exception, transient: bool) -> Attempt:
         code = error.code if isinstance(error, SpliceError) else type(error).__name__
