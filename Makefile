@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-slow lint typecheck docs lock clean
+.PHONY: install run test test-slow lint typecheck docs chaos bench lock clean
 
 install: $(STAMP)
 
@@ -34,6 +34,14 @@ typecheck: install
 
 docs: install
 	$(BIN)/splice docs
+
+## The crash harness: kill -9 at random moments; CHAOS_N / CHAOS_KILLS override the counts.
+chaos: install
+	$(BIN)/python -m tests.chaos.harness
+
+## The benchmark suite against the peers (installs them into bench/.peers/); never part of test.
+bench: install
+	$(BIN)/python bench/run.py
 
 ## Refresh the lock file from a clean environment.
 lock:
