@@ -23,9 +23,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("splice_idempotency_keys") as batch:
         batch.add_column(sa.Column("owner", sa.String(64), nullable=True))
-        batch.add_column(
-            sa.Column("state", sa.String(16), nullable=False, server_default="done")
-        )
+        batch.add_column(sa.Column("state", sa.String(16), nullable=False, server_default="done"))
 
 
 def downgrade() -> None:
