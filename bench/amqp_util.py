@@ -41,7 +41,7 @@ def count(queue: str) -> int:
 def reachable() -> str | None:
     try:
         asyncio.run(_with_channel(lambda channel: asyncio.sleep(0)))
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return f"RabbitMQ not reachable at {URL}: {error}"
     return None
 
@@ -54,8 +54,12 @@ def preload(queue: str, body: bytes, n: int, window: int = 1000) -> None:
         sent = 0
         while sent < n:
             batch = min(window, n - sent)
-            await asyncio.gather(*(channel.basic_publish(body, routing_key=queue, properties=props)
-                                   for _ in range(batch)))
+            await asyncio.gather(
+                *(
+                    channel.basic_publish(body, routing_key=queue, properties=props)
+                    for _ in range(batch)
+                )
+            )
             sent += batch
 
     asyncio.run(_with_channel(work))

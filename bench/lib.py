@@ -28,6 +28,7 @@ LOAD_CORE = "1"
 WRK_DURATION = os.environ.get("BENCH_DURATION", "10s")
 WRK_WARMUP = os.environ.get("BENCH_WARMUP", "3s")
 WRK_CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
+REPEAT = int(os.environ.get("BENCH_REPEAT", "1"))
 
 
 def log(msg: str) -> None:
@@ -88,8 +89,12 @@ class Server:
         self._log = self.log_path.open("wb")
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
-            pinned(self.cmd, SERVER_CORE), cwd=self.cwd, env=self.env,
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            pinned(self.cmd, SERVER_CORE),
+            cwd=self.cwd,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_http(self, url: str, timeout: float = 60.0, data: bytes | None = None) -> float:
@@ -99,14 +104,18 @@ class Server:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early; see {self.log_path}")
             try:
-                req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+                req = urllib.request.Request(
+                    url, data=data, headers={"content-type": "application/json"}
+                )
                 with urllib.request.urlopen(req, timeout=1) as resp:
                     if 200 <= resp.status < 300:
                         return time.perf_counter() - self.started_at
             except OSError:
                 pass
             time.sleep(0.02)
-        raise RuntimeError(f"{self.name} did not answer {url} within {timeout}s; see {self.log_path}")
+        raise RuntimeError(
+            f"{self.name} did not answer {url} within {timeout}s; see {self.log_path}"
+        )
 
     @property
     def pid(self) -> int:
@@ -147,15 +156,21 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def wrk(url: str, duration: str = WRK_DURATION, connections: str = WRK_CONNECTIONS) -> dict[str, float]:
+def wrk(
+    url: str, duration: str = WRK_DURATION, connections: str = WRK_CONNECTIONS
+) -> dict[str, float]:
     """One pinned wrk run posting the order; req/s, p50/p99 (ms) and error counts."""
     found = setup_peers.wrk_cmd()
     if found is None:
         raise RuntimeError("wrk is not installed (bench/setup_peers.py)")
     binary, env = found
-    cmd = pinned([*binary, "-t1", f"-c{connections}", f"-d{duration}", "--latency",
-                  "-s", "post.lua", url], LOAD_CORE)
-    out = subprocess.run(cmd, cwd=FIXTURES, env=env, capture_output=True, text=True, check=True).stdout
+    cmd = pinned(
+        [*binary, "-t1", f"-c{connections}", f"-d{duration}", "--latency", "-s", "post.lua", url],
+        LOAD_CORE,
+    )
+    out = subprocess.run(
+        cmd, cwd=FIXTURES, env=env, capture_output=True, text=True, check=True
+    ).stdout
     result: dict[str, float] = {}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     result["rps"] = float(m.group(1)) if m else 0.0
@@ -172,9 +187,12 @@ def wrk(url: str, duration: str = WRK_DURATION, connections: str = WRK_CONNECTIO
 
 
 def load_test(server: Server, url: str) -> dict[str, float]:
-    """Warm-up run, then the measured run; adds the server's peak RSS (MB)."""
+    """Warm-up run, then BENCH_REPEAT measured runs (the median by req/s is kept, as the
+    shared figures are medians of 3); adds the server's peak RSS (MB)."""
     wrk(url, duration=WRK_WARMUP)
-    result = wrk(url)
+    runs = sorted((wrk(url) for _ in range(max(REPEAT, 1))), key=lambda r: r["rps"])
+    result = runs[len(runs) // 2]
+    result["runs"] = float(len(runs))
     mem = server.rss()
     result["peak_rss_mb"] = mem["VmHWM"] / 1024
     result["rss_mb"] = mem["VmRSS"] / 1024

@@ -34,9 +34,25 @@ def main(seconds: int = 15, top: int = 10) -> None:
         server.wait_http(url, data=http_json_xml.ORDER)
         load = threading.Thread(target=wrk, args=(url, f"{seconds + 4}s"))
         load.start()
-        subprocess.run([pyspy, "record", "-p", str(server.pid), "-d", str(seconds), "-r", "200",
-                        "-f", "raw", "-o", str(out), "--nonblocking"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                pyspy,
+                "record",
+                "-p",
+                str(server.pid),
+                "-d",
+                str(seconds),
+                "-r",
+                "200",
+                "-f",
+                "raw",
+                "-o",
+                str(out),
+                "--nonblocking",
+            ],
+            check=True,
+            capture_output=True,
+        )
         load.join()
     own: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()

@@ -47,8 +47,17 @@ def setup_npm() -> None:
     NODE_DIR.mkdir(parents=True, exist_ok=True)
     _log("npm install " + " ".join(NPM_PINS))
     subprocess.run(
-        ["npm", "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund",
-         "--save-exact", "--loglevel=error", *NPM_PINS],
+        [
+            "npm",
+            "install",
+            "--prefix",
+            str(NODE_DIR),
+            "--no-audit",
+            "--no-fund",
+            "--save-exact",
+            "--loglevel=error",
+            *NPM_PINS,
+        ],
         check=True,
     )
     _write_stamp(stamp, NPM_PINS)
@@ -78,7 +87,12 @@ def wrk_cmd() -> tuple[list[str], dict[str, str]] | None:
     binary = DEB_DIR / "root" / "usr" / "bin" / "wrk"
     if not binary.exists():
         return None
-    libdirs = sorted({str(Path(p).parent) for p in glob.glob(str(DEB_DIR / "root/usr/lib/**/*.so*"), recursive=True)})
+    libdirs = sorted(
+        {
+            str(Path(p).parent)
+            for p in glob.glob(str(DEB_DIR / "root/usr/lib/**/*.so*"), recursive=True)
+        }
+    )
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = ":".join(libdirs + [env.get("LD_LIBRARY_PATH", "")]).rstrip(":")
     return [str(binary)], env
@@ -91,8 +105,18 @@ def setup_pip() -> None:
     PY_DIR.mkdir(parents=True, exist_ok=True)
     _log("pip install --target bench/.peers/py " + " ".join(PIP_PINS))
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--target", str(PY_DIR), "--upgrade", *PIP_PINS],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+            str(PY_DIR),
+            "--upgrade",
+            *PIP_PINS,
+        ],
         check=True,
     )
     _write_stamp(stamp, PIP_PINS)

@@ -36,8 +36,12 @@ def reshape(order: dict) -> bytes:
         amount = _num(item["qty"]) * _num(item["price"])
         total += amount
         lines.append({"sku": item["sku"], "qty": item["qty"], "amount": amount})
-    doc = {"id": order["orderId"], "customer": order["customer"]["name"], "lines": lines,
-           "total": total}
+    doc = {
+        "id": order["orderId"],
+        "customer": order["customer"]["name"],
+        "lines": lines,
+        "total": total,
+    }
     return orjson.dumps(doc, default=_default)
 
 

@@ -104,6 +104,13 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
 
 if __name__ == "__main__":
     uvicorn.run(
-        app, host="127.0.0.1", port=int(sys.argv[1]), lifespan="off", log_level="warning",
-        access_log=False, server_header=False, loop="uvloop", http="httptools",
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        loop="uvloop",
+        http="httptools",
     )

@@ -15,7 +15,7 @@ import orjson
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_json_xml import to_xml, validate  # noqa: E402
+from http_json_xml import to_xml, validate
 
 URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 QUEUE = "e2e.ceiling"
@@ -25,7 +25,7 @@ _state: dict[str, object] = {}
 async def _exchange() -> aio_pika.abc.AbstractExchange:
     exchange = _state.get("exchange")
     if exchange is None:
-        connection = await aio_pika.connect(URL)
+        connection = await aio_pika.connect_robust(URL)  # survives a broker restart
         channel = await connection.channel(publisher_confirms=True)
         await channel.declare_queue(QUEUE, durable=True)
         _state["connection"], exchange = connection, channel.default_exchange
@@ -55,8 +55,9 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         xml = to_xml(order)
         exchange = await _exchange()
         await exchange.publish(  # waits for the broker's confirm
-            aio_pika.Message(xml, content_type="application/xml",
-                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            aio_pika.Message(
+                xml, content_type="application/xml", delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+            ),
             routing_key=QUEUE,
         )
         status, headers, reply = 200, [(b"content-type", b"application/xml")], xml
@@ -69,6 +70,13 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
 
 if __name__ == "__main__":
     uvicorn.run(
-        app, host="127.0.0.1", port=int(sys.argv[1]), lifespan="off", log_level="warning",
-        access_log=False, server_header=False, loop="uvloop", http="httptools",
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        loop="uvloop",
+        http="httptools",
     )

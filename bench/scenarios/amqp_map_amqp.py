@@ -50,7 +50,9 @@ def _drain(server: Server, out_queue: str) -> dict[str, Any]:
     if first is None or last[1] <= first[1]:
         raise RuntimeError(f"{server.name}: no progress ({last[1]} of {N} published)")
     rate = (last[1] - first[1]) / (last[0] - first[0])
-    log(f"{server.name}: {rate:.0f} msg/s ({last[1]} of {N}), peak RSS {mem['VmHWM'] / 1024:.0f} MB")
+    log(
+        f"{server.name}: {rate:.0f} msg/s ({last[1]} of {N}), peak RSS {mem['VmHWM'] / 1024:.0f} MB"
+    )
     return {"msgs_per_s": rate, "delivered": last[1], "peak_rss_mb": mem["VmHWM"] / 1024}
 
 
@@ -60,18 +62,37 @@ def run() -> dict[str, Any]:
         log(f"skipped: {reason}")
         return {"id": ID, "metric": "msg/s", "skipped": reason}
     contestants = {
-        "splice": (Server("splice", [SPLICE, "run", str(BENCH / "projects" / "amqp-map-amqp"),
-                                     "--log-level", "warning", "--port", "0"],
-                          log_path=PEERS / "logs" / f"splice-{ID}.log"), "bench.out.splice"),
-        "ceiling": (Server("ceiling", [VENV_PY, str(BENCH / "ceiling" / "amqp_map_amqp.py")],
-                           env=setup_peers.py_env(), log_path=PEERS / "logs" / f"ceiling-{ID}.log"),
-                    "bench.out.ceiling"),
+        "splice": (
+            Server(
+                "splice",
+                [
+                    SPLICE,
+                    "run",
+                    str(BENCH / "projects" / "amqp-map-amqp"),
+                    "--log-level",
+                    "warning",
+                    "--port",
+                    "0",
+                ],
+                log_path=PEERS / "logs" / f"splice-{ID}.log",
+            ),
+            "bench.out.splice",
+        ),
+        "ceiling": (
+            Server(
+                "ceiling",
+                [VENV_PY, str(BENCH / "ceiling" / "amqp_map_amqp.py")],
+                env=setup_peers.py_env(),
+                log_path=PEERS / "logs" / f"ceiling-{ID}.log",
+            ),
+            "bench.out.ceiling",
+        ),
     }
     runs: dict[str, dict[str, Any]] = {}
     for name, (server, queue) in contestants.items():
         try:
             runs[name] = _drain(server, queue)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             log(f"{name} failed: {error}")
             runs[name] = {"error": str(error)}
     return {

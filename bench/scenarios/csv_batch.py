@@ -28,8 +28,20 @@ DATA = PEERS / "data"
 ROWS = int(os.environ.get("BENCH_CSV_ROWS", "1000000"))
 BIG = int(os.environ.get("BENCH_CSV_MULTIPLIER", "10"))
 HEADER = "order_id,line,sku,description,qty,unit_price,currency,customer_id,order_date,warehouse\n"
-WORDS = ["bolt", "nut", "washer", "cable tie", "gloves", "drill bit", "hinge", "bracket",
-         "screw", "anchor", "sealant", "tape"]
+WORDS = [
+    "bolt",
+    "nut",
+    "washer",
+    "cable tie",
+    "gloves",
+    "drill bit",
+    "hinge",
+    "bracket",
+    "screw",
+    "anchor",
+    "sealant",
+    "tape",
+]
 
 
 def generate(path: Path, rows: int) -> Path:
@@ -46,7 +58,7 @@ def generate(path: Path, rows: int) -> Path:
             word = WORDS[i % len(WORDS)]
             chunk.append(
                 f"ORD-2026-{i // 5:07d},{i % 5 + 1},SKU-{rnd.randrange(10000, 99999)},"
-                f"\"{word.title()}, zinc plated M{rnd.randrange(4, 20)}\",{rnd.randrange(1, 1000)},"
+                f'"{word.title()}, zinc plated M{rnd.randrange(4, 20)}",{rnd.randrange(1, 1000)},'
                 f"{rnd.randrange(1, 99999) / 100:.2f},EUR,CUST-{rnd.randrange(10000, 99999)},"
                 f"2026-11-{i % 28 + 1:02d},WH-{i % 7}\n"
             )
@@ -81,12 +93,19 @@ def convert(src: Path, dst_format: str, use_cli: bool, startup: float = 0.0) -> 
     if use_cli:
         cmd = [SPLICE, "convert", "--from", "csv", "--to", dst_format, str(src)]
     else:
-        cmd = [VENV_PY, str(BENCH / "scenarios" / "csv_peers" / "convert_codecs.py"),
-               "csv", dst_format, str(src), "/dev/stdout"]
+        cmd = [
+            VENV_PY,
+            str(BENCH / "scenarios" / "csv_peers" / "convert_codecs.py"),
+            "csv",
+            dst_format,
+            str(src),
+            "/dev/stdout",
+        ]
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(pinned(cmd, SERVER_CORE), stdout=subprocess.PIPE, stderr=err,
-                                preexec_fn=_cap_memory)
+        proc = subprocess.Popen(
+            pinned(cmd, SERVER_CORE), stdout=subprocess.PIPE, stderr=err, preexec_fn=_cap_memory
+        )
         assert proc.stdout is not None
         out_size = 0
         while chunk := proc.stdout.read(1 << 20):
@@ -101,10 +120,16 @@ def convert(src: Path, dst_format: str, use_cli: bool, startup: float = 0.0) -> 
     rows = _rows(src)
     # subtract start-up only when the conversion itself dominates (tiny files are noise)
     net = seconds - startup if seconds > 3 * startup else seconds
-    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / net,
-            "rows_per_s_with_startup": rows / seconds, "startup_s": startup,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "in_mb": src.stat().st_size / 1e6,
-            "out_mb": out_size / 1e6}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_s": rows / net,
+        "rows_per_s_with_startup": rows / seconds,
+        "startup_s": startup,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "in_mb": src.stat().st_size / 1e6,
+        "out_mb": out_size / 1e6,
+    }
 
 
 def _rows(path: Path) -> int:
@@ -115,41 +140,57 @@ def _rows(path: Path) -> int:
 def run() -> dict[str, Any]:
     use_cli = has_convert()
     small = generate(DATA / f"orders-{ROWS}.csv", ROWS)
-    log(f"{small.name}: {small.stat().st_size / 1e6:.0f} MB; splice convert "
-        f"{'present' if use_cli else 'absent: codec-level stand-in'}")
+    log(
+        f"{small.name}: {small.stat().st_size / 1e6:.0f} MB; splice convert "
+        f"{'present' if use_cli else 'absent: codec-level stand-in'}"
+    )
     runs: dict[str, Any] = {}
     empty = DATA / "orders-0.csv"
     empty.write_text(HEADER)
-    startup = {fmt: statistics.median(convert(empty, fmt, use_cli)["seconds"] for _ in range(3))
-               for fmt in ("jsonl", "xml")}
+    startup = {
+        fmt: statistics.median(convert(empty, fmt, use_cli)["seconds"] for _ in range(3))
+        for fmt in ("jsonl", "xml")
+    }
     log(f"start-up + empty conversion: {startup}")
     for fmt in ("jsonl", "xml"):
         try:
             runs[fmt] = convert(small, fmt, use_cli, startup[fmt])
-            log(f"csv -> {fmt}: {runs[fmt]['rows_per_s']:.0f} rows/s, peak {runs[fmt]['peak_rss_mb']:.0f} MB")
-        except Exception as error:  # noqa: BLE001
+            log(
+                f"csv -> {fmt}: {runs[fmt]['rows_per_s']:.0f} rows/s, peak {runs[fmt]['peak_rss_mb']:.0f} MB"
+            )
+        except Exception as error:
             runs[fmt] = {"error": str(error)}
             log(f"csv -> {fmt} failed: {error}")
     big = generate(DATA / f"orders-{ROWS * BIG}.csv", ROWS * BIG)
     try:
         runs[f"jsonl-{BIG}x"] = convert(big, "jsonl", use_cli, startup["jsonl"])
-        log(f"csv -> jsonl {BIG}x: {runs[f'jsonl-{BIG}x']['rows_per_s']:.0f} rows/s, "
-            f"peak {runs[f'jsonl-{BIG}x']['peak_rss_mb']:.0f} MB")
-    except Exception as error:  # noqa: BLE001
+        log(
+            f"csv -> jsonl {BIG}x: {runs[f'jsonl-{BIG}x']['rows_per_s']:.0f} rows/s, "
+            f"peak {runs[f'jsonl-{BIG}x']['peak_rss_mb']:.0f} MB"
+        )
+    except Exception as error:
         runs[f"jsonl-{BIG}x"] = {"error": str(error)}
     j1, j10, x1 = runs.get("jsonl", {}), runs.get(f"jsonl-{BIG}x", {}), runs.get("xml", {})
     streaming = (
         j10.get("peak_rss_mb", 1e9) <= 1.25 * j1.get("peak_rss_mb", 0) + 10
-        if "peak_rss_mb" in j1 and "peak_rss_mb" in j10 else None
+        if "peak_rss_mb" in j1 and "peak_rss_mb" in j10
+        else None
     )
     notes = [
-        "via `splice convert`" if use_cli else
-        "`splice convert` does not exist yet: measured the codec path it would use "
+        "via `splice convert`"
+        if use_cli
+        else "`splice convert` does not exist yet: measured the codec path it would use "
         "(csv iter_decode -> write_records) via bench/scenarios/csv_peers/convert_codecs.py",
         f"jsonl {BIG}x: {j10.get('rows_per_s', float('nan')):,.0f} rows/s; "
         f"jsonl peak RSS 1x {j1.get('peak_rss_mb', float('nan')):.0f} MB vs {BIG}x "
         f"{j10.get('peak_rss_mb', float('nan')):.0f} MB -> "
-        + ("streams (constant memory)" if streaming else "does NOT stream" if streaming is False else "unknown"),
+        + (
+            "streams (constant memory)"
+            if streaming
+            else "does NOT stream"
+            if streaming is False
+            else "unknown"
+        ),
         f"xml: {x1.get('rows_per_s', float('nan')):,.0f} rows/s, peak {x1.get('peak_rss_mb', float('nan')):.0f} MB "
         "(splice convert to xml decodes the whole file and builds one document: no record "
         f"streaming, so the {BIG}x run is not attempted; runs are capped at "
@@ -164,8 +205,10 @@ def run() -> dict[str, Any]:
         "splice": j1.get("rows_per_s"),
         "ceiling": None,
         "rows_per_s": {k: v.get("rows_per_s") for k, v in runs.items()},
-        "peak_rss_mb": {"splice": j1.get("peak_rss_mb"),
-                        **{k: v.get("peak_rss_mb") for k, v in runs.items()}},
+        "peak_rss_mb": {
+            "splice": j1.get("peak_rss_mb"),
+            **{k: v.get("peak_rss_mb") for k, v in runs.items()},
+        },
         "streaming": streaming,
         "targets": {"rows/s csv->jsonl": 200000, "peak 10x / 1x": 1.0},
         "details": runs,

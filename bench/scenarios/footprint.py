@@ -26,8 +26,11 @@ def _quickstart_copy() -> str:
     target = PEERS / "quickstart"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(ROOT / "examples" / "quickstart", target,
-                    ignore=shutil.ignore_patterns("outbox", "audit", ".splice", "tests"))
+    shutil.copytree(
+        ROOT / "examples" / "quickstart",
+        target,
+        ignore=shutil.ignore_patterns("outbox", "audit", ".splice", "tests"),
+    )
     return str(target)
 
 
@@ -50,8 +53,11 @@ def run() -> dict[str, Any]:
     runs: dict[str, dict[str, float]] = {}
     port = free_port()
     runs["splice"] = _measure(
-        Server("splice", [SPLICE, "run", _quickstart_copy(), "--port", str(port),
-                          "--log-level", "warning"], log_path=PEERS / "logs" / "splice-footprint.log"),
+        Server(
+            "splice",
+            [SPLICE, "run", _quickstart_copy(), "--port", str(port), "--log-level", "warning"],
+            log_path=PEERS / "logs" / "splice-footprint.log",
+        ),
         f"http://127.0.0.1:{port}/healthz",
     )
     for name, factory, path, data in (
@@ -61,9 +67,9 @@ def run() -> dict[str, Any]:
         port = free_port()
         try:
             runs[name] = _measure(factory(port), f"http://127.0.0.1:{port}{path}", data)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             log(f"{name} failed: {error}")
-    workers = ("measured" if has_workers() else "n/a — no worker mode")
+    workers = "measured" if has_workers() else "n/a — no worker mode"
     return {
         "id": ID,
         "metric": "idle RSS MB",
@@ -75,8 +81,10 @@ def run() -> dict[str, Any]:
         "targets": {"2 workers / 1 worker": 1.7},
         "notes": (
             "start-up s splice/node-red/ceiling = "
-            + "/".join(f"{runs[n]['startup_s']:.2f}" if n in runs else "-"
-                       for n in ("splice", "node-red", "ceiling"))
+            + "/".join(
+                f"{runs[n]['startup_s']:.2f}" if n in runs else "-"
+                for n in ("splice", "node-red", "ceiling")
+            )
             + f"; scale-up 1 vs 2 workers: {workers}"
         ),
     }

@@ -27,9 +27,19 @@ def skip_reason() -> str | None:
 
 
 def splice_server(port: int) -> Server:
-    return Server("splice", [SPLICE, "run", str(BENCH / "projects" / "http-xml-amqp"),
-                             "--port", str(port), "--log-level", "warning"],
-                  log_path=PEERS / "logs" / f"splice-{ID}.log")
+    return Server(
+        "splice",
+        [
+            SPLICE,
+            "run",
+            str(BENCH / "projects" / "http-xml-amqp"),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        log_path=PEERS / "logs" / f"splice-{ID}.log",
+    )
 
 
 def nodered_server(port: int) -> Server:
@@ -39,8 +49,12 @@ def nodered_server(port: int) -> Server:
 
 
 def ceiling_server(port: int) -> Server:
-    return Server("ceiling", [VENV_PY, str(BENCH / "ceiling" / "http_xml_amqp.py"), str(port)],
-                  env=setup_peers.py_env(), log_path=PEERS / "logs" / f"ceiling-{ID}.log")
+    return Server(
+        "ceiling",
+        [VENV_PY, str(BENCH / "ceiling" / "http_xml_amqp.py"), str(port)],
+        env=setup_peers.py_env(),
+        log_path=PEERS / "logs" / f"ceiling-{ID}.log",
+    )
 
 
 def run() -> dict[str, Any]:
@@ -50,14 +64,16 @@ def run() -> dict[str, Any]:
         return {"id": ID, "metric": "req/s", "skipped": reason}
     runs: dict[str, dict[str, Any]] = {}
     queued: dict[str, int] = {}
-    for (name, factory), queue in zip((("splice", splice_server), ("node-red", nodered_server),
-                                       ("ceiling", ceiling_server)), QUEUES):
+    for (name, factory), queue in zip(
+        (("splice", splice_server), ("node-red", nodered_server), ("ceiling", ceiling_server)),
+        QUEUES,
+    ):
         amqp_util.reset(queue)
         port = free_port()
         try:
             runs[name] = http_json_xml.measure(factory(port), port)
             queued[name] = amqp_util.count(queue)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             log(f"{name} failed: {error}")
             runs[name] = {"error": str(error)}
         amqp_util.reset(queue)
@@ -72,7 +88,11 @@ def run() -> dict[str, Any]:
         "queued": queued,
         "targets": {"splice/node-red": 1.0, "splice/ceiling": 0.8},
         "notes": "Node-RED publishes without confirms; messages that reached the queue "
-        + json.dumps(queued) + " (warm-up included)",
+        + json.dumps(queued)
+        + " (warm-up included)"
+        + "".join(
+            f"; {n}: {r['invalid']} (figure not valid)" for n, r in runs.items() if r.get("invalid")
+        ),
     }
 
 

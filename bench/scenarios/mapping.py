@@ -44,15 +44,30 @@ def run() -> dict[str, Any]:
     log(f"splice: {splice['evals_per_s']:.0f} evals/s")
     js: dict[str, Any] = {}
     try:
-        js = _run(["node", str(PEERS_DIR / "jsonata_bench.js"),
-                   str(setup_peers.NODE_DIR / "node_modules"), str(EXPR), order, SECONDS])
+        js = _run(
+            [
+                "node",
+                str(PEERS_DIR / "jsonata_bench.js"),
+                str(setup_peers.NODE_DIR / "node_modules"),
+                str(EXPR),
+                order,
+                SECONDS,
+            ]
+        )
         log(f"jsonata-js: {js['evals_per_s']:.0f} evals/s")
     except (subprocess.CalledProcessError, OSError, ValueError) as error:
         log(f"jsonata-js failed: {error}")
     same = _same(splice.get("result"), js.get("result")) if js else None
-    notes = "same result from both" if same else (
-        "RESULTS DIFFER: " + json.dumps({"splice": splice.get("result"), "js": js.get("result")})
-        if js else "jsonata-js not run")
+    notes = (
+        "same result from both"
+        if same
+        else (
+            "RESULTS DIFFER: "
+            + json.dumps({"splice": splice.get("result"), "js": js.get("result")})
+            if js
+            else "jsonata-js not run"
+        )
+    )
     return {
         "id": ID,
         "metric": "evals/s",

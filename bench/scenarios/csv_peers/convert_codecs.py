@@ -23,7 +23,10 @@ def main(src: str, dst: str, input_path: str, output_path: str) -> None:
             count += 1
             yield record
 
-    with open(input_path, "rb", buffering=1 << 20) as inp, open(output_path, "wb", buffering=1 << 20) as out:
+    with (
+        open(input_path, "rb", buffering=1 << 20) as inp,
+        open(output_path, "wb", buffering=1 << 20) as out,
+    ):
         encoder.write_records(counted(decoder.iter_decode(inp)), out)
     print(count)
 

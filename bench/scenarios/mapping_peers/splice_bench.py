@@ -34,8 +34,12 @@ def main(expr_file: str, data_file: str, seconds: float) -> None:
     loop(1.0)
     n, secs, result = loop(seconds)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"evals_per_s": n / secs, "evaluations": n, "peak_rss_mb": peak,
-                      "result": result}, default=lambda o: float(o) if isinstance(o, Decimal) else str(o)))
+    print(
+        json.dumps(
+            {"evals_per_s": n / secs, "evaluations": n, "peak_rss_mb": peak, "result": result},
+            default=lambda o: float(o) if isinstance(o, Decimal) else str(o),
+        )
+    )
 
 
 if __name__ == "__main__":
