@@ -7,6 +7,9 @@ finds the database at head and does nothing.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -15,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateSchema
 
+from splice.errors import NotConnected
 from splice.store._engine import Database
 
 __all__ = ["current_revision", "head_revision", "upgrade"]
@@ -34,7 +38,24 @@ def head_revision() -> str | None:
 
 
 async def upgrade(database: Database) -> None:
-    """Bring the database to the newest revision."""
+    """Bring the database to the newest revision.
+
+    Another process may be migrating the same SQLite file: its write lock can outlast the
+    busy timeout on a loaded machine, so a locked database is waited for up to ten busy
+    timeouts in all (50 s by default) rather than reported as unavailable at once.
+    """
+    deadline = time.monotonic() + 10 * database.target.busy_timeout
+    while True:
+        try:
+            await _upgrade_once(database)
+            return
+        except NotConnected as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _upgrade_once(database: Database) -> None:
     schema = database.target.schema
     async with database.write("migrate") as conn:
         if conn.dialect.name == "postgresql":
