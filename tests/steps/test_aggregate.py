@@ -14,6 +14,7 @@ from splice.errors import ConfigError, MessageError
 from splice.message import Message
 from splice.steps.aggregate import SPEC, AggregateStep
 from splice.store import Store
+from tests.runtime.engine_harness import eventually
 
 
 @pytest.fixture
@@ -87,7 +88,11 @@ async def test_timeout_emits_through_the_emitter(tmp_path: Path, store: Store) -
     await asyncio.wait_for(done.wait(), 5)
     assert emitted[0].body == [{"order": "A"}]
     assert emitted[0].headers["aggregate.completed_by"] == "timeout"
-    assert await store.aggregations.open_groups("orders/steps[1].aggregate") == []
+
+    async def group_deleted() -> bool:  # the step deletes the group once the emitter returned
+        return await store.aggregations.open_groups("orders/steps[1].aggregate") == []
+
+    await eventually(group_deleted, 5)
     await step.close()
 
 
