@@ -23,6 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from splice.components.interfaces import Delivery, Sink, Source, Step
+from splice.errors import NotConnected
 from splice.message import Message
 from splice.runtime.outcomes import FailureHandler
 from splice.runtime.pipeline import Pipeline
@@ -60,6 +61,8 @@ class FlowRunner:
         self._pump_task: asyncio.Task[None] | None = None
         self._source_closed = False
         self.store = store
+        self._store_pause = 0.0
+        """Seconds the source is paused after the store refused a journal write (0: running)."""
         self.failures = FailureHandler(name, version, policy or OnError(), store)
         self.counts = {"received": 0, "acked": 0, "nacked": 0, "dead_lettered": 0}
 
@@ -117,6 +120,8 @@ class FlowRunner:
 
     async def _pump_from(self, deliveries: AsyncIterator[Delivery]) -> None:
         while True:
+            if self._store_pause:
+                await asyncio.sleep(self._store_pause)
             await self._slots.acquire()
             try:
                 delivery = await anext(deliveries)
@@ -140,6 +145,7 @@ class FlowRunner:
             entry = await self._journal(delivery)
         except Exception as error:
             self._slots.release()
+            self._pause_for_store(error)
             await self._settle_nack(delivery, error)
             return
         try:
@@ -155,6 +161,17 @@ class FlowRunner:
         finally:
             self._slots.release()
 
+    def _pause_for_store(self, error: Exception) -> None:
+        """The store is down: stop pulling from the source, longer each time, until it is back."""
+        if isinstance(error, NotConnected):
+            self._store_pause = min(max(self._store_pause * 2, 0.1), 5.0)
+            log.warning(
+                "flow '%s': state store unavailable, source paused %.1f s: %s",
+                self.name,
+                self._store_pause,
+                error,
+            )
+
     async def _delivered(self, delivery: Delivery, outputs: list[Message]) -> None:
         await self.pipeline.confirm(delivery.message)
         await delivery.ack(outputs)
@@ -166,6 +183,9 @@ class FlowRunner:
         entry = None
         if self.store is not None:
             entry = await self.store.journal.append(self.name, delivery.message)
+            if self._store_pause:
+                log.info("flow '%s': state store back, source resumed", self.name)
+                self._store_pause = 0.0
         await delivery.accept()
         return entry
 

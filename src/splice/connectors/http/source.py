@@ -104,11 +104,16 @@ class _Request:
         if sync:
             self.delivery = Delivery(message, self._ack, self._nack, caller_waits=True)
         else:
-            self.delivery = Delivery(message, accept=self._accept)
+            self.delivery = Delivery(message, nack=self._refuse, accept=self._accept)
 
     async def _accept(self) -> None:
         if not self.accepted.done():
             self.accepted.set_result(True)
+
+    async def _refuse(self, error: BaseException) -> None:
+        """Not journaled (the store is down): the caller is told to try again (503)."""
+        if not self.accepted.done():
+            self.accepted.set_result(False)
 
     def expire(self) -> None:
         """Reply timeout: not pulled yet -> 503 (never processed); pulled -> 504."""
@@ -221,6 +226,8 @@ class HttpSource(Source):
             return problem.unavailable()
         if not self._sync:
             if not await request.accepted:
+                if request.pulled.done() and not request.settled.done():
+                    return problem.unavailable()
                 return problem.reply_timeout(self._timeout)
             body = orjson.dumps({"id": request.delivery.message.id})
             return Reply(202, body, "application/json")
