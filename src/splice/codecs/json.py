@@ -28,6 +28,25 @@ _BOM = b"\xef\xbb\xbf"
 _LONG_INT = re.compile(rb"(?<![\w.+-])-?\d{19,}(?![\d.eE])")
 _BIG_EXPONENT = re.compile(rb"(?<=[\d.])[eE][+-]?\d{3,}")
 _INT64 = range(-(2**63), 2**64)
+_SHAPES = bytes(
+    ord("9")
+    if chr(b).isdigit() and b < 128
+    else ord("e")
+    if b in b"eE"
+    else ord("+")
+    if b in b"+-"
+    else ord(" ")
+    for b in range(256)
+)
+"""Digits to 9, exponent letters to e, signs to +, the rest to a space: a cheap pre-scan."""
+
+
+def _may_need_exact(data: bytes) -> bool:
+    """True when the document may hold a 19-digit integer or a 3-digit exponent."""
+    shapes = data.translate(_SHAPES)
+    if b"9" * 19 not in shapes and b"e999" not in shapes and b"e+999" not in shapes:
+        return False
+    return bool(_LONG_INT.search(data) or _BIG_EXPONENT.search(data))
 
 
 class JsonOptions(ComponentConfig):
@@ -79,7 +98,7 @@ def loads(data: bytes | bytearray | memoryview | str, *, max_depth: int = ORJSON
         value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         raise _decode_error(data, error) from error
-    if _LONG_INT.search(data) or _BIG_EXPONENT.search(data):
+    if _may_need_exact(data):
         value = _exact(data)
     if max_depth < ORJSON_MAX_DEPTH and _too_deep(value, max_depth):
         raise CodecError(f"JSON is nested deeper than max_depth ({max_depth})")
