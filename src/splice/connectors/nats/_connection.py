@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("splice.connectors.nats")
 
-__all__ = ["NatsConnectionConfig", "NatsStream", "Outstanding", "connect", "declare", "translate"]
+__all__ = ["NatsConnectionConfig", "NatsStream", "connect", "declare", "translate"]
 
 
 class NatsStream(ComponentConfig):
@@ -151,28 +151,3 @@ def from_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
 def _safe(url: str) -> str:
     """Server URLs without credentials, for error messages."""
     return ",".join(server.split("@")[-1] for server in url.split(","))
-
-
-class Outstanding:
-    """Counts deliveries yielded but not settled, so that ``close`` can wait for them."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def add(self) -> None:
-        self._count += 1
-        self._idle.clear()
-
-    def done(self) -> None:
-        self._count -= 1
-        if self._count <= 0:
-            self._count = 0
-            self._idle.set()
-
-    async def wait(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._idle.wait(), seconds)
-        except TimeoutError:
-            log.warning("%d deliveries unsettled at close; they will be redelivered", self._count)

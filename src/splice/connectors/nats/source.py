@@ -23,10 +23,10 @@ from pydantic import Field, model_validator
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
+from splice.components.outstanding import Outstanding
 from splice.components.spec import ComponentSpec
 from splice.connectors.nats._connection import (
     NatsConnectionConfig,
-    Outstanding,
     connect,
     declare,
     from_headers,
@@ -91,7 +91,7 @@ class NatsSource(Source):
         self._client: Client | None = None
         self._reader: Any = None
         self._closed = asyncio.Event()
-        self._outstanding = Outstanding()
+        self._outstanding = Outstanding("they will be redelivered")
 
     async def open(self) -> None:
         if self._client is not None:

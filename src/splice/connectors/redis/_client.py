@@ -7,7 +7,6 @@ header ``name`` under the field ``h:name``; other fields are ignored by the sour
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,6 @@ log = logging.getLogger("splice.connectors.redis")
 __all__ = [
     "BODY",
     "HEADER_PREFIX",
-    "Outstanding",
     "RedisConnectionConfig",
     "connect",
     "to_fields",
@@ -106,27 +104,3 @@ def to_message(entry_id: bytes, fields: dict[Any, Any], stream: str) -> Message:
 def _safe(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('@')[-1]}"
-
-
-class Outstanding:
-    """Counts deliveries yielded but not settled, so that ``close`` can wait for them."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def add(self) -> None:
-        self._count += 1
-        self._idle.clear()
-
-    def done(self) -> None:
-        self._count = max(0, self._count - 1)
-        if self._count == 0:
-            self._idle.set()
-
-    async def wait(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._idle.wait(), seconds)
-        except TimeoutError:
-            log.warning("%d deliveries unsettled at close; they stay pending", self._count)

@@ -25,9 +25,9 @@ from pydantic import Field
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
+from splice.components.outstanding import Outstanding
 from splice.components.spec import ComponentSpec
 from splice.connectors.redis._client import (
-    Outstanding,
     RedisConnectionConfig,
     connect,
     log,
@@ -85,7 +85,7 @@ class RedisSource(Source):
         self.consumer = config.consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._client: Redis | None = None
         self._closed = asyncio.Event()
-        self._outstanding = Outstanding()
+        self._outstanding = Outstanding("they stay pending")
         self._backlog = True  # own pending entries first
         self._next_claim = 0.0
 
