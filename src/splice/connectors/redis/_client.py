@@ -7,6 +7,7 @@ header ``name`` under the field ``h:name``; other fields are ignored by the sour
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,6 +20,7 @@ from splice.message import Message
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+log = logging.getLogger("splice.connectors.redis")
 
 __all__ = [
     "BODY",
