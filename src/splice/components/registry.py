@@ -36,6 +36,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
     "sink": {
         "amqp": "splice.connectors.amqp.sink",
         "channel": "splice.connectors.channel.sink",
+        "email": "splice.connectors.email.sink",
         "file": "splice.connectors.file.sink",
         "http": "splice.connectors.http.sink",
         "mqtt": "splice.connectors.mqtt.sink",
