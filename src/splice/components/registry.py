@@ -62,6 +62,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "throttle": "splice.steps.throttle",
         "validate": "splice.steps.validate",
         "wiretap": "splice.steps.wiretap",
+        "x12_ack": "splice.steps.acknowledge",
     },
     "codec": {
         "avro": "splice.codecs.avro",
