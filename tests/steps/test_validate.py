@@ -86,3 +86,39 @@ def test_a_missing_schema_file_is_a_config_error_naming_it(tmp_path: Path) -> No
 def test_a_broken_xsd_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a valid XSD"):
         build(tmp_path, "bad.xsd", "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'><x")
+
+
+async def test_a_registry_reference_validates_against_that_version(tmp_path: Path) -> None:
+    from splice.schemas import SchemaRegistry
+    from splice.store import Store
+
+    store = await Store.open("sqlite:///state.db", project_dir=tmp_path)
+    try:
+        registry_ = SchemaRegistry(store.schemas)
+        await registry_.register("order", SCHEMA, "json")
+        spec = registry.get("step", "validate")
+        config = spec.parse({"schema": "order@latest"}, context={"project_dir": tmp_path})
+        step: Step = spec.build(config, Context(tmp_path, "orders", store=store))
+        await step.open()
+        with pytest.raises(ContractViolation) as raised:
+            await step.process(Message({"id": "A", "qty": 0}))
+        assert raised.value.schema == "order@1"
+        assert await step.process(Message({"id": "A", "qty": 1})) != []
+    finally:
+        await store.close()
+
+
+async def test_an_unknown_registry_reference_fails_at_open(tmp_path: Path) -> None:
+    from splice.errors import SpliceError
+    from splice.store import Store
+
+    store = await Store.open("sqlite:///state.db", project_dir=tmp_path)
+    try:
+        spec = registry.get("step", "validate")
+        step: Step = spec.build(
+            spec.parse({"schema": "nope@2"}), Context(tmp_path, "o", store=store)
+        )
+        with pytest.raises(SpliceError, match="subject 'nope' has no version 2"):
+            await step.open()
+    finally:
+        await store.close()
