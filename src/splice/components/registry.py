@@ -30,6 +30,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "nats": "splice.connectors.nats.source",
         "redis": "splice.connectors.redis.source",
         "soap": "splice.connectors.soap.source",
+        "sftp": "splice.connectors.sftp.source",
         "sql": "splice.connectors.sql.source",
         "timer": "splice.connectors.timer.source",
     },
@@ -43,6 +44,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "nats": "splice.connectors.nats.sink",
         "redis": "splice.connectors.redis.sink",
         "soap": "splice.connectors.soap.sink",
+        "sftp": "splice.connectors.sftp.sink",
         "sql": "splice.connectors.sql.sink",
     },
     "step": {
