@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from tests.guides import validate_fragment, yaml_blocks
 
 from splice.components import registry
 
-GUIDE = Path(__file__).resolve().parents[3] / "docs" / "guides" / "amqp.md"
-BLOCKS = re.findall(r"^```yaml\n(.*?)^```", GUIDE.read_text(), re.S | re.M)
-
-
-def validate(document: dict[str, Any]) -> list[str]:
-    """Validate every source and sink of a flow fragment; the names of those validated."""
-    checked = []
-    for name, raw in document.get("source", {}).items():
-        registry.get("source", name).parse(raw)
-        checked.append(name)
-    for sink in document.get("sinks", {}).values():
-        for name, raw in sink.items():
-            registry.get("sink", name).parse(raw)
-            checked.append(name)
-    return checked
+BLOCKS = yaml_blocks("amqp.md")
+validate = validate_fragment
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.splitlines()[0] for b in BLOCKS])
