@@ -16,16 +16,21 @@ also as a suffix like ``db_password``) is refused: :func:`is_secret_key` says wh
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
     "SECRET_KEYS",
     "MaskingFilter",
     "SecretError",
+    "deferred",
+    "deferring",
     "has_reference",
     "is_secret_key",
     "mask",
@@ -56,6 +61,27 @@ class SecretError(ValueError):
     """A reference cannot be resolved. The message names the reference, never a value."""
 
 
+_deferred: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "splice_deferred_references", default=None
+)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[list[str]]:
+    """Within this block a reference that cannot be resolved stays as written.
+
+    ``splice test`` loads a project this way: its sources and sinks are replaced, so their
+    credentials need not exist on a developer's machine or in CI. The yielded list collects
+    every reference left unresolved (``${env:AMQP_URL}``); a syntax error is still an error.
+    """
+    unresolved: list[str] = []
+    token = _deferred.set(unresolved)
+    try:
+        yield unresolved
+    finally:
+        _deferred.reset(token)
+
+
 def is_secret_key(key: str) -> bool:
     """True for ``password``, ``DB_Password``, ``X-Api-Key``...: keys that name a secret."""
     lowered = key.lower().replace("-", "_")
@@ -75,11 +101,31 @@ def resolve(text: str, project_dir: Path) -> str:
             return "${"
         if match.group(1) is None:
             raise SecretError("unterminated reference '${': write '$${' for a literal '${'")
-        value = _lookup(match.group(1).strip(), project_dir)
+        try:
+            value = _lookup(match.group(1).strip(), project_dir)
+        except SecretError:
+            unresolved = _deferred.get()
+            if unresolved is None or not _is_lookup_miss(match.group(1).strip()):
+                raise
+            unresolved.append(match.group(0))
+            return match.group(0)
         register(value)
         return value
 
     return _REFERENCE.sub(replace, text)
+
+
+def deferring() -> bool:
+    """True inside :func:`deferred`: unresolvable references are being kept as written."""
+    return _deferred.get() is not None
+
+
+def _is_lookup_miss(reference: str) -> bool:
+    """A well-formed reference whose value is absent (not a misspelt one)."""
+    provider, _, argument = reference.partition(":")
+    return (provider == "env" and _NAME.match(argument) is not None) or (
+        provider == "file" and bool(argument)
+    )
 
 
 def _lookup(reference: str, project_dir: Path) -> str:

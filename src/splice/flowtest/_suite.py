@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from splice import secrets
 from splice.config import Project, load_project
 from splice.errors import ConfigError, ConfigProblem
 from splice.flowtest._expect import Mismatch, check
@@ -47,9 +48,10 @@ test_files.__test__ = False  # type: ignore[attr-defined]
 
 def load_suite(project_dir: Path) -> tuple[Project, list[TestFile]]:
     """The project and its test files; one ConfigError with every problem of them all."""
-    project = load_project(project_dir)
+    with secrets.deferred() as unresolved:
+        project = load_project(project_dir)
     files: list[TestFile] = []
-    problems: list[ConfigProblem] = []
+    problems: list[ConfigProblem] = _unresolved_in_steps(project, unresolved)
     for path in test_files(project_dir):
         try:
             files.append(load_test_file(path, project))
@@ -58,6 +60,32 @@ def load_suite(project_dir: Path) -> tuple[Project, list[TestFile]]:
     if problems:
         raise ConfigError(problems)
     return project, files
+
+
+def _unresolved_in_steps(project: Project, unresolved: list[str]) -> list[ConfigProblem]:
+    """A step that would run with an unset reference: the test cannot build it.
+
+    Sources and sinks are replaced in a flow test, so their references may stay unset;
+    the steps are built as the engine builds them, so theirs must resolve.
+    """
+    problems: list[ConfigProblem] = []
+    if not unresolved:
+        return problems
+    for flow in project.flows.values():
+        for ref in flow.steps:
+            text = repr(ref.config.model_dump())
+            missing = sorted({reference for reference in unresolved if reference in text})
+            if missing:
+                problems.append(
+                    ConfigProblem(
+                        str(ref.file),
+                        ref.line,
+                        ref.column,
+                        f"{ref.path}: {', '.join(missing)} is not set; a flow test builds "
+                        "its steps, so set it (only sources and sinks are replaced)",
+                    )
+                )
+    return problems
 
 
 async def run_files(project: Project, files: list[TestFile]) -> list[FileResult]:
