@@ -128,6 +128,7 @@ journal = Table(
     Column("flow", String(200), nullable=False),
     *message_columns(),
     Column("appended_at", UtcDateTime, nullable=False),
+    Column("worker", Integer, nullable=True),
     Index("ix_splice_journal_flow_id", "flow", "id"),
 )
 

@@ -25,24 +25,30 @@ class Store:
     :class:`~splice.store.StoreError` for anything retrying will not fix.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, worker: int | None = None, workers: int = 1) -> None:
         self._db = database
         self.dead_letters = DeadLetterQueue(database)
         self.idempotency = IdempotencyKeys(database)
-        self.journal = Journal(database)
+        self.journal = Journal(database, worker=worker, workers=workers)
         self.aggregations = AggregationState(database)
         self.schemas = SchemaVersions(database)
 
     @classmethod
-    async def open(cls, url: str, *, project_dir: Path) -> Store:
-        """Open the store at ``url`` (relative SQLite paths are inside ``project_dir``)."""
+    async def open(
+        cls, url: str, *, project_dir: Path, worker: int | None = None, workers: int = 1
+    ) -> Store:
+        """Open the store at ``url`` (relative SQLite paths are inside ``project_dir``).
+
+        ``worker`` (of ``workers``) is the worker number of a ``splice run --workers N``
+        process: its journal resumes only that worker's entries.
+        """
         database = Database(parse_url(url, project_dir=project_dir))
         try:
             await upgrade(database)
         except BaseException:
             await database.dispose()
             raise
-        return cls(database)
+        return cls(database, worker=worker, workers=workers)
 
     @property
     def dialect(self) -> str:
