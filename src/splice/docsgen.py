@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from splice.components import registry
-from splice.components.spec import ComponentSpec, Kind
+from splice.components.spec import ComponentSpec, Kind, ScalesOut
 
 __all__ = ["TITLES", "generate", "render_kind", "specs_by_kind", "unavailable"]
 
@@ -73,6 +73,8 @@ def _render_spec(spec: ComponentSpec) -> list[str]:
     lines = [f"## {spec.name}", "", spec.summary, ""]
     if spec.description:
         lines += [spec.description.strip(), ""]
+    if spec.kind == "source":
+        lines += [_workers(spec), ""]
     if spec.shorthand:
         lines += [f"A plain value sets `{spec.shorthand}`: `{spec.name}: <{spec.shorthand}>`.", ""]
     rows = _field_rows(spec.config.model_json_schema(by_alias=True))
@@ -82,6 +84,16 @@ def _render_spec(spec: ComponentSpec) -> list[str]:
         lines.append("")
     lines += ["```yaml", _example(spec), "```"]
     return lines
+
+
+def _workers(spec: ComponentSpec) -> str:
+    """Where the source runs under ``splice run --workers N`` (its ``scales_out``)."""
+    scales_out = spec.scales_out
+    if isinstance(scales_out, ScalesOut):
+        return f"With `--workers N`: in every worker {scales_out.when}; otherwise in worker 0 only."
+    if scales_out:
+        return "With `--workers N`: runs in every worker (they share the load)."
+    return "With `--workers N`: runs once, in worker 0 only."
 
 
 def _example(spec: ComponentSpec) -> str:

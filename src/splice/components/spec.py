@@ -9,12 +9,13 @@ the name of the class that builds it. The same declaration validates flow files,
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ComponentConfig", "ComponentSpec", "Kind"]
+__all__ = ["ComponentConfig", "ComponentSpec", "Kind", "ScalesOut"]
 
 Kind = Literal["source", "sink", "step", "codec"]
 
@@ -23,6 +24,18 @@ class ComponentConfig(BaseModel):
     """Base of every component config: unknown keys are errors, values are validated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+@dataclass(frozen=True)
+class ScalesOut:
+    """A source that runs in every worker only when its config says so.
+
+    ``when`` tells the reference docs the condition (``"with `queue` or `durable`"``);
+    ``test`` decides it from the validated config.
+    """
+
+    when: str
+    test: Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,17 @@ class ComponentSpec:
     """Config field that a scalar value fills: ``decode: json`` means ``{format: json}``."""
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    scales_out: bool | ScalesOut = False
+    """Sources only: True when every worker of ``splice run --workers N`` may run it
+    (competing consumers: HTTP, an AMQP queue, a NATS queue group); False (the default, the
+    safe choice for a plugin) when it must run once, in worker 0 only (polling a folder, a
+    table, a timer)."""
+
+    def runs_in_every_worker(self, config: BaseModel) -> bool:
+        """Whether a source with this ``config`` runs in every worker (see ``scales_out``)."""
+        if isinstance(self.scales_out, ScalesOut):
+            return bool(self.scales_out.test(config))
+        return self.scales_out
 
     def parse(self, raw: Any, *, context: dict[str, Any] | None = None) -> BaseModel:
         """Validate raw YAML data into the config model (pydantic errors propagate).

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
-from splice.components.spec import ComponentSpec
+from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.amqp._connection import (
     AmqpConnectionConfig,
     connect,
@@ -73,6 +73,7 @@ SPEC = ComponentSpec(
         "it. Headers: the AMQP headers plus `amqp.exchange`, `amqp.routing_key`, "
         "`amqp.redelivered`, `amqp.message_id`, `amqp.type`, `amqp.app_id`."
     ),
+    scales_out=ScalesOut("unless `exclusive`", lambda config: not config.exclusive),
 )
 
 _CLOSED = object()

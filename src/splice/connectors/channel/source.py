@@ -43,6 +43,7 @@ SPEC = ComponentSpec(
     example="channel: {name: orders.accepted, group: billing}",
     factory="splice.connectors.channel.source:ChannelSource",
     shorthand="name",
+    scales_out=True,
 )
 
 

@@ -79,6 +79,7 @@ SPEC = ComponentSpec(
         "`http.query`. An `X-Correlation-Id` request header becomes the correlation id; "
         "every reply carries `X-Message-Id`."
     ),
+    scales_out=True,
 )
 
 

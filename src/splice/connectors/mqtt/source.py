@@ -38,7 +38,7 @@ from pydantic import Field, field_validator, model_validator
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
-from splice.components.spec import ComponentSpec
+from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.mqtt._connection import (
     MqttConnectionConfig,
     QoS,
@@ -104,6 +104,13 @@ SPEC = ComponentSpec(
         "`qos: 1`, `clean_session: false` and a fixed `client_id`, delivery is at least "
         "once across reconnects and broker restarts. Headers: `mqtt.topic`, `mqtt.qos`, "
         "`mqtt.retain`."
+    ),
+    scales_out=ScalesOut(
+        "when every topic is a shared subscription (`$share/<group>/...`) and no "
+        "`client_id` is set",
+        lambda config: (
+            config.client_id is None and all(topic.startswith("$share/") for topic in config.topics)
+        ),
     ),
 )
 

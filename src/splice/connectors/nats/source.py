@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
 from splice.components.outstanding import Outstanding
-from splice.components.spec import ComponentSpec
+from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.nats._connection import (
     NatsConnectionConfig,
     connect,
@@ -80,6 +80,10 @@ SPEC = ComponentSpec(
         "Core NATS is at-most-once; with `stream` and `durable` every message is acked only "
         "once the flow delivered it, and redelivered otherwise. NATS headers become message "
         "headers, plus `nats.subject`. See docs/guides/nats.md."
+    ),
+    scales_out=ScalesOut(
+        "with a `queue` group or a JetStream `durable`",
+        lambda config: bool(config.queue or config.durable),
     ),
 )
 

@@ -26,7 +26,7 @@ from pydantic import Field
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
 from splice.components.outstanding import Outstanding
-from splice.components.spec import ComponentSpec
+from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.redis._client import (
     RedisConnectionConfig,
     connect,
@@ -75,6 +75,9 @@ SPEC = ComponentSpec(
         "The body is the entry's `body` field; `h:<name>` fields become headers, plus "
         "`redis.stream` and `redis.id`. Unacked entries are claimed again after `min_idle`. "
         "See docs/guides/redis.md."
+    ),
+    scales_out=ScalesOut(
+        "unless a fixed `consumer` name is set", lambda config: config.consumer is None
     ),
 )
 

@@ -79,6 +79,7 @@ SPEC = ComponentSpec(
         "The message body is the operation's input as data; headers hold `soap.operation`, "
         "`soap.version` and `soap.action`. See docs/guides/soap.md."
     ),
+    scales_out=True,
 )
 
 
