@@ -26,6 +26,7 @@ _BUILTIN: dict[Kind, dict[str, str]] = {
         "channel": "splice.connectors.channel.source",
         "file": "splice.connectors.file.source",
         "http": "splice.connectors.http.source",
+        "imap": "splice.connectors.email.imap",
         "mqtt": "splice.connectors.mqtt.source",
         "nats": "splice.connectors.nats.source",
         "redis": "splice.connectors.redis.source",
