@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from splice.runtime.policies import OnError
 from splice.types import Duration
@@ -30,6 +32,18 @@ class RuntimeSettings(_Strict):
     drain_timeout: Duration = Field(
         10.0, gt=0, description="Seconds shutdown waits for in-flight messages."
     )
+    workers: int | Literal["auto"] = Field(
+        1,
+        description="Worker processes of `splice run` (`auto`: one per CPU); "
+        "`--workers` overrides it.",
+    )
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers(cls, value: Any) -> Any:
+        if value == "auto" or (type(value) is int and 1 <= value <= 256):
+            return value
+        raise ValueError(f"a number from 1 to 256 or 'auto', not {value!r}")
 
 
 class ProjectSettings(_Strict):

@@ -1,24 +1,45 @@
-"""Running a project until SIGTERM/SIGINT, optionally reloading changed flow files."""
+"""Running a project until SIGTERM/SIGINT, optionally reloading changed flow files.
+
+:func:`serve` runs one engine in this process: the whole of ``splice run``, or one worker of
+``splice run --workers N`` (then ``worker`` says which; see :mod:`splice.runtime.workers`).
+SIGHUP reloads the project as a changed file does under ``--watch``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from splice.config import Project, load_project
 from splice.errors import ConfigError
 from splice.runtime import status
 from splice.runtime.engine import Engine
+from splice.runtime.workers import WorkerId, for_worker
+from splice.store import Store
 
-__all__ = ["reload", "serve", "serve_blocking"]
+__all__ = ["configure_logging", "reload", "serve", "serve_blocking", "watched_changes"]
 
 log = logging.getLogger("splice.runtime")
 
 _WATCHED = {("flows",), ("systems",), ("schemas",), ("lookups",)}
+
+Prepare = Callable[[Project], Project]
+
+
+def configure_logging(level: str, worker: WorkerId | None = None) -> None:
+    """Log lines on stderr; a worker's say which worker wrote them."""
+    where = f" [worker {worker.index}]" if worker is not None else ""
+    logging.basicConfig(
+        level=level.upper(), format=f"%(asctime)s %(levelname)s{where} %(name)s: %(message)s"
+    )
 
 
 async def serve(
@@ -27,69 +48,173 @@ async def serve(
     watch: bool = False,
     stop: asyncio.Event | None = None,
     on_started: Callable[[Engine], None] | None = None,
+    worker: WorkerId | None = None,
+    prepare: Prepare | None = None,
 ) -> None:
-    """Run until ``stop`` is set or a termination signal arrives; then drain and close."""
+    """Run until ``stop`` is set or a termination signal arrives; then drain and close.
+
+    ``prepare`` is applied to the project loaded again on a reload (command-line overrides).
+    """
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed = []
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-            installed.append(signum)
-    engine = Engine(project)
-    watcher: asyncio.Task[None] | None = None
+    chosen = _chooser(worker, prepare)
+    engine = Engine(chosen(project), store=await _worker_store(project, worker))
+    tasks: list[asyncio.Task[None]] = []
+    installed = _install_signals(stop, lambda: tasks.append(_reload_soon(engine, chosen, worker)))
     try:
         await engine.start()
-        status.register(engine)
+        _register_status(engine, worker)
         if on_started is not None:
             on_started(engine)
         if watch:
-            watcher = asyncio.create_task(_watch(engine, stop))
+            tasks.append(asyncio.create_task(_watch(engine, stop, chosen, worker)))
+        if worker is not None:
+            tasks.append(asyncio.create_task(_stop_when_orphaned(stop)))
         await stop.wait()
         log.info("stopping: draining in-flight messages")
     finally:
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await engine.stop()
+        if worker is not None and engine.store is not None:
+            await engine.store.close()
+        loop = asyncio.get_running_loop()
         for signum in installed:
             loop.remove_signal_handler(signum)
 
 
-async def _watch(engine: Engine, stop: asyncio.Event) -> None:
+def _chooser(worker: WorkerId | None, prepare: Prepare | None) -> Prepare:
+    """Project -> the project this process runs (overrides applied, this worker's flows)."""
+
+    def choose(project: Project) -> Project:
+        project = prepare(project) if prepare is not None else project
+        return for_worker(project, worker) if worker is not None else project
+
+    return choose
+
+
+async def _worker_store(project: Project, worker: WorkerId | None) -> Store | None:
+    """A worker's store tags its journal entries (the engine opens its own otherwise)."""
+    if worker is None:
+        return None
+    return await Store.open(
+        project.settings.store,
+        project_dir=project.dir,
+        worker=worker.index,
+        workers=worker.count,
+    )
+
+
+def _install_signals(stop: asyncio.Event, on_hangup: Callable[[], None]) -> list[int]:
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    handlers = {signal.SIGTERM: stop.set, signal.SIGINT: stop.set, signal.SIGHUP: on_hangup}
+    for signum, handler in handlers.items():
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, handler)
+            installed.append(signum)
+    return installed
+
+
+def _reload_soon(engine: Engine, chosen: Prepare, worker: WorkerId | None) -> asyncio.Task[None]:
+    log.info("SIGHUP: reloading the project")
+    return asyncio.create_task(reload(engine, engine.project.dir, prepare=chosen, worker=worker))
+
+
+def _register_status(engine: Engine, worker: WorkerId | None) -> None:
+    """``GET /_splice/status``; a worker's answer also says which worker gave it."""
+    if not status.register(engine) or worker is None:
+        return
+    from splice.connectors.http.problem import Reply
+
+    about = {"index": worker.index, "count": worker.count, "pid": os.getpid()}
+
+    async def answer(_scope: Any, _headers: Any, _body: bytes) -> Reply:
+        body = {**status.snapshot(engine), "worker": about}
+        return Reply(200, orjson.dumps(body), "application/json")
+
+    server: Any = engine.shared.peek("http.server")  # status.register found it
+    server.register("GET", status.PATH, answer, owner="_splice")
+
+
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """A worker whose supervisor died (SIGKILL) drains and stops rather than linger."""
+    try:
+        parent = os.pidfd_open(os.getppid())
+    except (AttributeError, OSError):  # not Linux >= 5.3: the worker outlives its parent
+        return
+    gone = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(parent, gone.set)
+    try:
+        await gone.wait()
+        log.warning("the supervisor is gone: stopping")
+        stop.set()
+    finally:
+        loop.remove_reader(parent)
+        os.close(parent)
+
+
+def watched_changes(directory: Path, stop: asyncio.Event) -> AsyncIterator[object]:
+    """Batches of changes to the files a reload reads (flows, systems, schemas, settings)."""
     from watchfiles import awatch
 
-    directory = engine.project.dir
+    directory = directory.resolve()
 
     def relevant(_change: object, path: str) -> bool:
-        relative = Path(path).relative_to(directory)
+        try:
+            relative = Path(path).resolve().relative_to(directory)
+        except ValueError:
+            return False
         return relative.parts[:1] in _WATCHED or relative.name == "splice.yaml"
 
-    async for _changes in awatch(directory, watch_filter=relevant, stop_event=stop, step=200):
-        await reload(engine, directory)
+    return awatch(directory, watch_filter=relevant, stop_event=stop, step=200)
 
 
-async def reload(engine: Engine, directory: Path) -> None:
-    """Load the project again and apply it; a broken edit keeps the running version."""
+async def _watch(
+    engine: Engine, stop: asyncio.Event, chosen: Prepare, worker: WorkerId | None
+) -> None:
+    async for _changes in watched_changes(engine.project.dir, stop):
+        await reload(engine, engine.project.dir, prepare=chosen, worker=worker)
+
+
+async def reload(
+    engine: Engine,
+    directory: Path,
+    *,
+    prepare: Prepare | None = None,
+    worker: WorkerId | None = None,
+) -> None:
+    """Load the project again and apply it; a broken edit keeps the running version.
+
+    ``prepare`` turns the loaded project into the one this process runs (overrides, a
+    worker's flows).
+    """
     try:
         project = load_project(directory)
     except ConfigError as error:
         log.error("reload refused, the running flows are kept:\n%s", error)
         return
     try:
-        for change in await engine.apply(project):
+        for change in await engine.apply(prepare(project) if prepare else project):
             log.info(change)
-        status.register(engine)
+        _register_status(engine, worker)
     except Exception as error:
         log.error("reload failed, the running flows are kept: %s", error)
 
 
-def serve_blocking(project: Project, *, watch: bool = False) -> None:
-    """Blocking entry point for ``splice run``: uvloop when available."""
+def serve_blocking(
+    project: Project,
+    *,
+    watch: bool = False,
+    worker: WorkerId | None = None,
+    prepare: Prepare | None = None,
+) -> None:
+    """Blocking entry point of one engine process: uvloop when available."""
+    main = serve(project, watch=watch, worker=worker, prepare=prepare)
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(project, watch=watch))
+        asyncio.run(main)
     else:
-        uvloop.run(serve(project, watch=watch))
+        uvloop.run(main)

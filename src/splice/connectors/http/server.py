@@ -10,6 +10,11 @@ when the first source opens and stops when the last route is released (or on ``s
 It answers by itself: ``GET /healthz``, 404 for an unknown path, 405 with ``Allow`` for a
 wrong method, and 413 for a body over the limit, checked against ``Content-Length`` first
 and again while the body streams in, so an oversized body is never read whole.
+
+Under ``splice run --workers N`` the parent process binds the listening socket once and each
+worker inherits it (its file descriptor in ``SPLICE_HTTP_FD``): every worker accepts from the
+same queue. A worker without an inherited socket (an HTTP flow added by a reload) binds with
+``SO_REUSEPORT``. ``GET /healthz`` then also names the worker that answered.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -29,7 +35,7 @@ from splice.connectors.http.problem import Reply
 from splice.errors import ConnectorError, NotConnected
 from splice.settings import HttpSettings
 
-__all__ = ["Handler", "HttpServer", "Route", "RouteConflict"]
+__all__ = ["INHERITED_FD", "WORKER", "Handler", "HttpServer", "Route", "RouteConflict", "listen"]
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +49,32 @@ Handler = Callable[[Scope, dict[str, str], bytes], Awaitable[Reply]]
 the handler may keep (and add to) the dict.
 """
 
-_HEALTHY = Reply(200, b'{"status":"ok"}', "application/json")
+INHERITED_FD = "SPLICE_HTTP_FD"
+"""Environment variable: the listening socket a ``splice run --workers`` parent bound."""
+WORKER = "SPLICE_WORKER"
+"""Environment variable: ``index/count`` of a worker process of ``splice run --workers``."""
+
 _NO_BODY = frozenset({204, 304})
+
+
+def _healthy() -> Reply:
+    worker = os.environ.get(WORKER)
+    if not worker:
+        return Reply(200, b'{"status":"ok"}', "application/json")
+    index = worker.partition("/")[0]
+    body = f'{{"status":"ok","worker":{int(index)},"pid":{os.getpid()}}}'
+    return Reply(200, body.encode(), "application/json")
+
+
+def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server(
+            (host, port), family=family, backlog=2048, reuse_port=reuse_port
+        )
+    except OSError as exc:
+        raise NotConnected(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 class RouteConflict(ConnectorError):
@@ -164,12 +194,11 @@ class HttpServer:
             log.exception("the HTTP server failed")
 
     def _bind(self) -> socket.socket:
-        host, port = self.settings.host, self.settings.port
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        try:
-            return socket.create_server((host, port), family=family, backlog=2048)
-        except OSError as exc:
-            raise NotConnected(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        inherited = os.environ.get(INHERITED_FD)
+        if inherited:  # a copy: uvicorn closes its socket on stop, a restart needs another
+            return socket.socket(fileno=os.dup(int(inherited)))
+        worker = bool(os.environ.get(WORKER))
+        return listen(self.settings.host, self.settings.port, reuse_port=worker)
 
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(
@@ -203,7 +232,7 @@ class HttpServer:
 
 def _builtin(scope: Scope) -> Reply:
     if scope["path"] == "/healthz":
-        return _HEALTHY if scope["method"] == "GET" else problem.method_not_allowed(["GET"])
+        return _healthy() if scope["method"] == "GET" else problem.method_not_allowed(["GET"])
     return problem.not_found()
 
 
