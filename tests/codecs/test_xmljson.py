@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
+from splice.codecs import xmljson
 from splice.codecs.xml import XmlCodec, XmlOptions
+from splice.errors import CodecError
 
 codec = XmlCodec(XmlOptions(declaration=False))
 
@@ -95,3 +99,59 @@ def test_interleaved_siblings_are_grouped_by_name() -> None:
     data = codec.decode(b"<r><x>1</x><z>t</z><x>2</x></r>")
     assert data == {"r": {"x": ["1", "2"], "z": "t"}}
     assert codec.encode(data) == b"<r><x>1</x><x>2</x><z>t</z></r>"
+
+
+# -- the fast writer (plain data, no namespaces) gives exactly what the full writer gives --
+
+_names = st.sampled_from(["a", "b", "Line", "x-y", "_z", "é", "1a", "a b", 'a="1" b', "", "#x"])
+_texts = st.text(st.sampled_from("aé&<>\"'\n\r\t ]\x00\x01\x85\u2028\ufffe\ud800"), max_size=6)
+_scalars = (
+    _texts
+    | st.integers()
+    | st.floats()
+    | st.booleans()
+    | st.none()
+    | st.decimals(allow_nan=False, places=2)
+)
+_keys = _names | _names.map(lambda name: "@" + name) | st.just("#text") | st.just("@xmlns")
+
+
+def _values(leaves: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.lists(leaves, max_size=3) | st.dictionaries(_keys, leaves, max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=_names, value=st.recursive(_scalars, _values, max_leaves=12))
+def test_the_fast_writer_matches_the_full_writer(name: str, value: object) -> None:
+    def full() -> bytes:
+        return bytes(etree.tostring(xmljson._Writer("item").build(None, name, value, {}, name)))
+
+    try:
+        expected: bytes | CodecError = full()
+    except CodecError as error:
+        expected = error
+    if isinstance(expected, CodecError):
+        with pytest.raises(CodecError) as raised:
+            xmljson.value_to_element(name, value)
+        assert (raised.value.message, raised.value.position) == (
+            expected.message,
+            expected.position,
+        )
+    else:
+        assert etree.tostring(xmljson.value_to_element(name, value)) == expected
+
+
+def test_the_fast_writer_escapes_like_lxml() -> None:
+    value = {"@a": "<&>\"'\n\r\t", "#text": "<&>\"'\n\r\t]]>", "c": None, "d": [1, 2.0, True]}
+    parts: list[str] = []
+    xmljson._write_plain(parts, "x", value, "item")
+    full = xmljson._Writer("item").build(None, "x", value, {}, "x")
+
+    assert (
+        "".join(parts).encode()
+        == etree.tostring(full)
+        == (
+            b'<x a="&lt;&amp;&gt;&quot;\'&#10;&#13;&#9;">&lt;&amp;&gt;"\'\n&#13;\t]]&gt;'
+            b"<c/><d>1</d><d>2.0</d><d>true</d></x>"
+        )
+    )

@@ -21,6 +21,7 @@ declaration, ``<a></a>`` written as ``<a/>`` and where text sat among children.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -92,6 +93,13 @@ def value_to_element(
 
     Arrays nested directly in arrays are written as repeated ``item`` elements.
     """
+    if not scope:
+        try:
+            parts: list[str] = []
+            _write_plain(parts, name, value, item)
+            return etree.fromstring("".join(parts).encode(), _PARSER)
+        except (_NotPlain, ValueError, RecursionError, etree.LxmlError):
+            pass  # the full writer below handles namespaces and names the bad key's path
     return _Writer(item).build(None, name, value, scope or {}, name)
 
 
@@ -174,3 +182,137 @@ def _scalar(value: Any, path: str) -> str:
     raise CodecError(
         f"cannot write XML: a {type(value).__name__} cannot be text or an attribute", position=path
     )
+
+
+# -- the fast path: data without namespaces, written as text and parsed by libxml2 --------
+#
+# Building an lxml tree costs about a microsecond per element; writing the same document as
+# text and letting libxml2 parse it costs a fraction of that. The text is escaped exactly as
+# lxml serialises, names are checked by lxml itself (once each), and anything unusual
+# (namespaces, a value that is no text, a character XML cannot hold) is left to _Writer,
+# which builds the same document or raises the error naming the key path.
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+_NAMES: dict[str, bool] = {}
+_MAX_NAMES = 4096
+_TEXT_SPECIAL = re.compile(r"[&<>\r]")
+_ATTRIBUTE_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+
+
+def _escape_text(text: str) -> str:
+    """Text content as lxml writes it (``&``, ``<``, ``>`` and CR escaped)."""
+    if _TEXT_SPECIAL.search(text) is None:
+        return text
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\r", "&#13;")
+
+
+def _escape_attribute(text: str) -> str:
+    """An attribute value as lxml writes it (also ``"``, LF, CR and TAB escaped)."""
+    if _ATTRIBUTE_SPECIAL.search(text) is None:
+        return text
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+    return text.replace("\t", "&#9;")
+
+
+class _NotPlain(Exception):
+    """Data the fast path leaves to :class:`_Writer`."""
+
+
+def _write_plain(parts: list[str], name: str, value: Any, item: str) -> None:
+    """Append the element ``name`` holding ``value`` to ``parts`` as XML text."""
+    if not _NAMES.get(name) and not _plain_name(name):
+        raise _NotPlain
+    if isinstance(value, dict):
+        _write_plain_object(parts, name, value, item)
+    elif isinstance(value, list | tuple):
+        parts.append(f"<{name}>")
+        start = len(parts)
+        for each in value:
+            _write_plain(parts, item, each, item)
+        if len(parts) == start:
+            parts[-1] = f"<{name}/>"
+        else:
+            parts.append(f"</{name}>")
+    elif value is None:
+        parts.append(f"<{name}/>")
+    else:
+        parts.append(f"<{name}>{_plain_text(value)}</{name}>")
+
+
+def _write_plain_object(parts: list[str], name: str, value: dict[Any, Any], item: str) -> None:
+    head = len(parts)
+    parts.append("")  # the start tag, once the attributes are known
+    attributes: list[str] = []
+    text = ""
+    has_text = False
+    for key, child in value.items():
+        if type(key) is not str or ":" in key or key.startswith("@xmlns"):
+            raise _NotPlain
+        if key == "#text":
+            text, has_text = _plain_text(child), True
+        elif key[:1] == "@":
+            attribute = key[1:]
+            if not _NAMES.get(attribute) and not _plain_name(attribute):
+                raise _NotPlain
+            written = "" if child is None else _plain_value(child)
+            attributes.append(f' {attribute}="{written}"')
+        elif (kind := type(child)) is str or kind is int or kind is float:
+            if not _NAMES.get(key) and not _plain_name(key):
+                raise _NotPlain
+            parts.append(f"<{key}>{_plain_text(child)}</{key}>")
+        elif kind is list or kind is tuple:
+            for each in child:
+                _write_plain(parts, key, each, item)
+        else:
+            _write_plain(parts, key, child, item)
+    start = f"<{name}{''.join(attributes)}"
+    if len(parts) == head + 1 and not has_text:
+        parts[head] = start + "/>"
+        return
+    parts[head] = f"{start}>{text}"
+    parts.append(f"</{name}>")
+
+
+def _plain_name(name: str) -> bool:
+    """True when lxml takes ``name`` as an element and an attribute name without namespace."""
+    if ":" in name or "{" in name:
+        return False
+    try:
+        etree.Element(name).set(name, "")
+    except ValueError:
+        return False
+    if len(_NAMES) < _MAX_NAMES:
+        _NAMES[name] = True
+    return True
+
+
+def _plain_text(value: Any) -> str:
+    """A scalar as escaped element text (libxml2 would read ``<a></a>`` back as ``<a/>``)."""
+    kind = type(value)
+    if kind is str and value:
+        return _escape_text(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value)
+    return _escape_text(_other_scalar(value))
+
+
+def _plain_value(value: Any) -> str:
+    """A scalar as an escaped attribute value."""
+    kind = type(value)
+    if kind is str:
+        return _escape_attribute(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value)
+    return _escape_attribute(_other_scalar(value))
+
+
+def _other_scalar(value: Any) -> str:
+    if isinstance(value, str | bool | int | float | Decimal) and value != "":
+        return _scalar(value, "")
+    raise _NotPlain
