@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,12 @@ steps:
 FILES = """\
 integration: files
 source: {file: {path: inbox}}
+sinks:
+  out: {file: {path: out}}
+"""
+ACCEPT = """\
+integration: accept
+source: {http: {path: /accept, method: POST, reply: accepted}}
 sinks:
   out: {file: {path: out}}
 """
@@ -185,6 +192,30 @@ def test_a_worker_that_cannot_start_stops_the_run(project: Path, start: Callable
     log = run.output()
     assert "could not start: cannot create folder" in log
     assert "cannot start (exit code 3): stopping all workers" in log
+
+
+def test_both_workers_journal_into_one_sqlite_store(
+    project: Path, start: Callable[..., Run]
+) -> None:
+    """202 replies are journaled first: both workers append to and complete entries in one
+    SQLite file; every message arrives once and no entry is left behind."""
+    (project / "flows" / "accept.yaml").write_text(ACCEPT)
+    run = start()
+    port = run.port
+    run.wait_for(r"\[worker 1\] splice\.runtime: flow 'accept'")
+    run.wait_for(r"\[worker 0\] splice\.runtime: flow 'accept'")
+    with ThreadPoolExecutor(8) as pool:
+        bodies = [json.dumps({"n": n}).encode() for n in range(80)]
+        statuses = list(pool.map(lambda body: get(port, "/accept", body)[0], bodies))
+    assert statuses == [202] * 80
+    out = project / "out"
+    run.eventually(lambda: out.is_dir() and len(list(out.iterdir())) == 80, "80 files out")
+    assert sorted(json.loads(path.read_text())["n"] for path in out.iterdir()) == list(range(80))
+    assert run.terminate() == 0
+    status = subprocess.run(
+        [str(SPLICE), "status", str(project), "--json"], capture_output=True, check=True
+    )
+    assert json.loads(status.stdout)["store"]["accept"]["journal"] == 0
 
 
 @pytest.mark.parametrize("trigger", ["SIGHUP", "--watch"])

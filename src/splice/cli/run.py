@@ -28,8 +28,7 @@ def run(
 ) -> None:
     """Run every flow of the project until SIGTERM or Ctrl-C (then drain and stop)."""
     from splice.config import load_project
-    from splice.runtime.run import configure_logging, serve_blocking
-    from splice.runtime.workers import Plan, resolve_count, supervise, with_http
+    from splice.runtime.workers import Plan, configure_logging, resolve_count, supervise, with_http
 
     configure_logging(log_level)
     try:
@@ -38,6 +37,8 @@ def run(
         fail(str(error), EXIT_CONFIG)
     count = resolve_count(_workers(workers) or project.settings.runtime.workers)
     if count == 1:
+        from splice.runtime.run import serve_blocking
+
         try:
             serve_blocking(project, watch=watch)
         except SpliceError as error:

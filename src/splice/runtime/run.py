@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +22,15 @@ from splice.config import Project, load_project
 from splice.errors import ConfigError
 from splice.runtime import status
 from splice.runtime.engine import Engine
-from splice.runtime.workers import WorkerId, for_worker
+from splice.runtime.workers import WorkerId, for_worker, watched_changes
 from splice.store import Store
 
-__all__ = ["configure_logging", "reload", "serve", "serve_blocking", "watched_changes"]
+__all__ = ["reload", "serve", "serve_blocking"]
 
 log = logging.getLogger("splice.runtime")
 
-_WATCHED = {("flows",), ("systems",), ("schemas",), ("lookups",)}
 
 Prepare = Callable[[Project], Project]
-
-
-def configure_logging(level: str, worker: WorkerId | None = None) -> None:
-    """Log lines on stderr; a worker's say which worker wrote them."""
-    where = f" [worker {worker.index}]" if worker is not None else ""
-    logging.basicConfig(
-        level=level.upper(), format=f"%(asctime)s %(levelname)s{where} %(name)s: %(message)s"
-    )
 
 
 async def serve(
@@ -153,22 +144,6 @@ async def _stop_when_orphaned(stop: asyncio.Event) -> None:
     finally:
         loop.remove_reader(parent)
         os.close(parent)
-
-
-def watched_changes(directory: Path, stop: asyncio.Event) -> AsyncIterator[object]:
-    """Batches of changes to the files a reload reads (flows, systems, schemas, settings)."""
-    from watchfiles import awatch
-
-    directory = directory.resolve()
-
-    def relevant(_change: object, path: str) -> bool:
-        try:
-            relative = Path(path).resolve().relative_to(directory)
-        except ValueError:
-            return False
-        return relative.parts[:1] in _WATCHED or relative.name == "splice.yaml"
-
-    return awatch(directory, watch_filter=relevant, stop_event=stop, step=200)
 
 
 async def _watch(

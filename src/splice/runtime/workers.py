@@ -1,10 +1,12 @@
 """``splice run --workers N``: a supervisor process and N worker processes.
 
-The parent (:class:`Supervisor`) loads and checks the project, migrates the state store
-once, binds the HTTP socket once when a flow has an HTTP or SOAP source, and starts each
-worker as a fresh interpreter (``python -m splice.runtime.workers``: no event loop, thread or
-connection is ever forked). Each worker inherits the listening socket and runs its own engine
-and event loop, so the kernel hands each new connection to whichever worker accepts first.
+The parent (:class:`Supervisor`) loads and checks the project, binds the HTTP socket once
+when a flow has an HTTP or SOAP source, and starts each worker as a fresh interpreter
+(``python -m splice.runtime.workers``): no event loop, thread or connection is ever forked,
+and the parent does not even import the engine or the store. Each worker inherits the
+listening socket, opens the state store (the first migrates it, the others wait for that)
+and runs its own engine and event loop; the kernel hands each new connection to whichever
+worker accepts it first.
 
 Binding in the parent rather than ``SO_REUSEPORT`` in every worker: ``port: 0`` still
 means one port, connections waiting in the accept queue are not reset when a worker dies
@@ -18,10 +20,10 @@ Supervision: a worker that exits unexpectedly is started again after a growing p
 (0.5 s, doubling up to 10 s; a worker that ran a minute starts afresh). After
 :data:`GIVE_UP_AFTER` quick crashes in a row, or at once when a worker cannot start for a
 reason a restart will not fix (exit code :data:`CANNOT_START`), the parent stops the others
-and exits 1.
-SIGTERM or SIGINT is forwarded to every worker, which drains as a single process does; the
-parent exits 0 when every worker did. SIGHUP (and, with ``--watch``, a changed file) makes
-every worker reload the project. A worker whose parent disappears stops on its own.
+and exits 1. SIGTERM or SIGINT is forwarded to every worker, which drains as a single
+process does; the parent exits 0 when every worker did. SIGHUP (and, with ``--watch``, a
+changed file) makes every worker reload the project. A worker whose parent disappears
+stops on its own.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -50,9 +53,11 @@ __all__ = [
     "Plan",
     "Supervisor",
     "WorkerId",
+    "configure_logging",
     "for_worker",
     "resolve_count",
     "restart_pause",
+    "watched_changes",
     "with_http",
 ]
 
@@ -65,6 +70,7 @@ CANNOT_START = 3
 folder it cannot create, a permanent connector error): the supervisor stops at once."""
 _FIRST_PAUSE, _LONGEST_PAUSE, _STABLE_AFTER = 0.5, 10.0, 60.0
 _HTTP_SOURCES = frozenset({"http", "soap"})
+_WATCHED = {("flows",), ("systems",), ("schemas",), ("lookups",)}
 WORKER = "SPLICE_WORKER"
 """Environment variable of a worker process: ``index/count``."""
 INHERITED_FD = "SPLICE_HTTP_FD"
@@ -91,6 +97,30 @@ class WorkerId:
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
+
+
+def configure_logging(level: str, worker: WorkerId | None = None) -> None:
+    """Log lines on stderr; a worker's say which worker wrote them."""
+    where = f" [worker {worker.index}]" if worker is not None else ""
+    logging.basicConfig(
+        level=level.upper(), format=f"%(asctime)s %(levelname)s{where} %(name)s: %(message)s"
+    )
+
+
+def watched_changes(directory: Path, stop: asyncio.Event) -> AsyncIterator[object]:
+    """Batches of changes to the files a reload reads (flows, systems, schemas, settings)."""
+    from watchfiles import awatch
+
+    directory = directory.resolve()
+
+    def relevant(_change: object, path: str) -> bool:
+        try:
+            relative = Path(path).resolve().relative_to(directory)
+        except ValueError:
+            return False
+        return relative.parts[:1] in _WATCHED or relative.name == "splice.yaml"
+
+    return awatch(directory, watch_filter=relevant, stop_event=stop, step=200)
 
 
 def resolve_count(value: int | str) -> int:
@@ -171,7 +201,6 @@ class Supervisor:
     async def run(self) -> int:
         """Run the workers until a signal (0) or until they keep crashing (1)."""
         loop = asyncio.get_running_loop()
-        await self._migrate_store()
         self._bind()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stopping.set)
@@ -188,13 +217,6 @@ class Supervisor:
                 self._socket.close()
         clean = all(code == 0 for code in results)
         return 1 if self._failed or not clean else 0
-
-    async def _migrate_store(self) -> None:
-        """Migrate once here, rather than N workers racing to do it."""
-        from splice.store import Store
-
-        store = await Store.open(self.project.settings.store, project_dir=self.project.dir)
-        await store.close()
 
     def _bind(self) -> None:
         if not any(spec.source.name in _HTTP_SOURCES for spec in self.project.flows.values()):
@@ -277,8 +299,6 @@ class Supervisor:
                     process.send_signal(signal.SIGHUP)
 
     async def _watch(self) -> None:
-        from splice.runtime.run import watched_changes
-
         async for _changes in watched_changes(self.project.dir, self._stopping):
             log.info("project changed: workers reload")
             self._reload()
@@ -291,7 +311,7 @@ def supervise(plan: Plan, project: Project, *, watch: bool = False) -> int:
 
 def _main(argv: list[str]) -> None:
     """A worker process: ``python -m splice.runtime.workers '<plan as JSON>'``."""
-    from splice.runtime.run import configure_logging, serve_blocking
+    from splice.runtime.run import serve_blocking
 
     plan = Plan(**json.loads(argv[1]))
     worker = WorkerId.from_env()
