@@ -141,6 +141,7 @@ class AmqpSink(Sink):
                 routing_key=routing_key,
                 properties=properties,  # type: ignore[arg-type]
                 mandatory=self.config.mandatory,
+                wait=not self.config.confirm,  # type: ignore[call-arg]  # aiormq.Channel has it
             )
         except PublishError as exc:
             raise PermanentError(

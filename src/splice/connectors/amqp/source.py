@@ -4,7 +4,9 @@ The broker hands over at most ``prefetch`` unacknowledged messages; they wait in
 inbox until the runtime pulls them, so a flow that does not pull stops the broker from
 sending more (backpressure). Settling::
 
-    delivery.ack()                 basic.ack        the broker forgets the message
+    delivery.ack()                 basic.ack        the broker forgets the message (acks of
+                                                    one loop turn go as one multiple ack, see
+                                                    _acks.py)
     delivery.nack(MessageError)    basic.reject     requeue=false: dead-lettered by the queue's
                                                     x-dead-letter-exchange, else dropped
     delivery.nack(other error)     basic.reject     requeue=true: delivered again, with
@@ -30,6 +32,7 @@ from pydantic import Field
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
 from splice.components.spec import ComponentSpec, ScalesOut
+from splice.connectors.amqp._acks import AckWindow
 from splice.connectors.amqp._connection import (
     AmqpConnectionConfig,
     connect,
@@ -85,6 +88,7 @@ class AmqpSource(Source):
         self._target = f"{safe_url(config)} queue '{config.queue}'"
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
+        self._acks: AckWindow | None = None
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
         self._closed = False
         self._stopping = asyncio.Event()
@@ -124,7 +128,7 @@ class AmqpSource(Source):
         )
         try:
             await channel.basic_consume(
-                self.config.queue, self._inbox.put, exclusive=self.config.exclusive
+                self.config.queue, self._receive, exclusive=self.config.exclusive
             )
         except BaseException as exc:
             await connection.close()
@@ -134,8 +138,12 @@ class AmqpSource(Source):
                 ) from exc
             raise
         self._connection, self._channel = connection, channel
+        self._acks = AckWindow(channel, hold=self.config.prefetch // 2)
         watcher = channel.closing
         watcher.add_done_callback(lambda done: self._on_lost(done, channel))
+
+    async def _receive(self, delivered: DeliveredMessage) -> None:
+        self._inbox.put_nowait(delivered)
 
     def _on_lost(self, done: asyncio.Future[Any], channel: AbstractChannel) -> None:
         error = None if done.cancelled() else done.exception()
@@ -160,6 +168,9 @@ class AmqpSource(Source):
 
     async def _drop(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
+        acks, self._acks = self._acks, None
+        if acks is not None:
+            await acks.close()
         if connection is not None:
             try:
                 await connection.close()
@@ -169,29 +180,26 @@ class AmqpSource(Source):
     # -- settling --------------------------------------------------------------------------
 
     def _delivery(self, delivered: DeliveredMessage) -> Delivery:
-        channel, tag = delivered.channel, delivered.delivery_tag or 0
+        acks, tag = self._acks, delivered.delivery_tag or 0
+        assert acks is not None
 
         async def ack(outputs: Sequence[Message]) -> None:
-            await self._settle(channel, tag, None)
+            acks.ack(tag)
 
         async def nack(error: BaseException) -> None:
-            await self._settle(channel, tag, not isinstance(error, MessageError))
+            await self._reject(acks, tag, requeue=not isinstance(error, MessageError))
 
         return Delivery(message_from(delivered), ack, nack)
 
-    async def _settle(self, channel: AbstractChannel, tag: int, requeue: bool | None) -> None:
-        """Ack (``requeue`` None) or reject; a message of a lost channel comes back anyway."""
-        what = "ack" if requeue is None else "reject"
-        if channel.is_closed:
-            log.info("cannot %s message %d: its connection is gone; it comes back", what, tag)
+    async def _reject(self, acks: AckWindow, tag: int, *, requeue: bool) -> None:
+        """Reject now; a message of a lost channel comes back anyway."""
+        if acks.channel.is_closed:
+            log.info("cannot reject message %d: its connection is gone; it comes back", tag)
             return
         try:
-            if requeue is None:
-                await channel.basic_ack(tag)
-            else:
-                await channel.basic_reject(tag, requeue=requeue)
+            await acks.reject(tag, requeue=requeue)
         except Exception as exc:
-            log.warning("cannot %s message %d on %s: %s", what, tag, self._target, describe(exc))
+            log.warning("cannot reject message %d on %s: %s", tag, self._target, describe(exc))
 
 
 class _Lost:
