@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,7 +141,16 @@ def healthz_pids(run: Run, port: int, wanted: set[int]) -> set[int]:
     return seen
 
 
-def test_both_workers_serve_and_a_killed_worker_is_replaced(start: Callable[..., Run]) -> None:
+def engine_status(project: Path, port: int) -> dict[str, Any]:
+    command = [str(SPLICE), "status", str(project), "--url", f"http://127.0.0.1:{port}", "--json"]
+    done = subprocess.run(command, capture_output=True, check=True)
+    report: dict[str, Any] = json.loads(done.stdout)["engine"]
+    return report
+
+
+def test_both_workers_serve_and_a_killed_worker_is_replaced(
+    project: Path, start: Callable[..., Run]
+) -> None:
     run = start()
     port = run.port
     first, second = run.worker_pid(0), run.worker_pid(1)
@@ -153,6 +163,14 @@ def test_both_workers_serve_and_a_killed_worker_is_replaced(start: Callable[...,
         return "[worker 0] splice.flow" in log and "[worker 1] splice.flow" in log
 
     run.eventually(handled_by_both, "flow requests handled by both workers")
+    sent = run.output().count("splice.flow: [echo")
+
+    def status_counts_both() -> bool:
+        report = engine_status(project, port)
+        workers = [worker["index"] for worker in report["workers"]]
+        return workers == [0, 1] and report["flows"]["echo"]["acked"] == sent
+
+    run.eventually(status_counts_both, f"splice status to count the {sent} requests of both")
 
     os.kill(second, signal.SIGKILL)
     replacement = run.worker_pid(1, not_=second)

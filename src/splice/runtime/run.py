@@ -22,12 +22,21 @@ from splice.config import Project, load_project
 from splice.errors import ConfigError
 from splice.runtime import status
 from splice.runtime.engine import Engine
-from splice.runtime.workers import WorkerId, for_worker, watched_changes
+from splice.runtime.workers import (
+    STATUS_DIR,
+    WorkerId,
+    for_worker,
+    merge_status,
+    watched_changes,
+)
 from splice.store import Store
 
 __all__ = ["reload", "serve", "serve_blocking"]
 
 log = logging.getLogger("splice.runtime")
+
+_PUBLISH_EVERY = 1.0
+"""Seconds between a worker's status snapshots for the others."""
 
 
 Prepare = Callable[[Project], Project]
@@ -60,6 +69,7 @@ async def serve(
             tasks.append(asyncio.create_task(_watch(engine, stop, chosen, worker)))
         if worker is not None:
             tasks.append(asyncio.create_task(_stop_when_orphaned(stop)))
+            tasks.append(asyncio.create_task(_publish_status(engine, worker)))
         await stop.wait()
         log.info("stopping: draining in-flight messages")
     finally:
@@ -113,19 +123,47 @@ def _reload_soon(engine: Engine, chosen: Prepare, worker: WorkerId | None) -> as
 
 
 def _register_status(engine: Engine, worker: WorkerId | None) -> None:
-    """``GET /_splice/status``; a worker's answer also says which worker gave it."""
+    """``GET /_splice/status``; under workers, the whole run's, whichever worker answers."""
     if not status.register(engine) or worker is None:
         return
     from splice.connectors.http.problem import Reply
 
-    about = {"index": worker.index, "count": worker.count, "pid": os.getpid()}
-
     async def answer(_scope: Any, _headers: Any, _body: bytes) -> Reply:
-        body = {**status.snapshot(engine), "worker": about}
-        return Reply(200, orjson.dumps(body), "application/json")
+        snapshots = [_own_status(engine, worker), *_other_statuses(worker)]
+        return Reply(200, orjson.dumps(merge_status(snapshots)), "application/json")
 
     server: Any = engine.shared.peek("http.server")  # status.register found it
     server.register("GET", status.PATH, answer, owner="_splice")
+
+
+def _own_status(engine: Engine, worker: WorkerId) -> dict[str, Any]:
+    about = {"index": worker.index, "count": worker.count, "pid": os.getpid()}
+    return {**status.snapshot(engine), "worker": about}
+
+
+def _other_statuses(worker: WorkerId) -> list[dict[str, Any]]:
+    """The snapshots the other workers left (at most a second old)."""
+    folder = os.environ.get(STATUS_DIR)
+    found = []
+    for index in range(worker.count):
+        if folder and index != worker.index:
+            with contextlib.suppress(OSError, ValueError):
+                found.append(orjson.loads(Path(folder, f"{index}.json").read_bytes()))
+    return found
+
+
+async def _publish_status(engine: Engine, worker: WorkerId) -> None:
+    """Leave this worker's snapshot for the others each second (see :func:`_register_status`)."""
+    folder = os.environ.get(STATUS_DIR)
+    if not folder:
+        return
+    target = Path(folder, f"{worker.index}.json")
+    temporary = target.with_suffix(".tmp")
+    while True:
+        with contextlib.suppress(OSError):
+            temporary.write_bytes(orjson.dumps(_own_status(engine, worker)))
+            temporary.replace(target)
+        await asyncio.sleep(_PUBLISH_EVERY)
 
 
 async def _stop_when_orphaned(stop: asyncio.Event) -> None:

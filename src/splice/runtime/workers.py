@@ -33,13 +33,16 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from splice.components import registry
 from splice.config import FlowSpec, Project, load_project
@@ -49,12 +52,14 @@ __all__ = [
     "CANNOT_START",
     "GIVE_UP_AFTER",
     "INHERITED_FD",
+    "STATUS_DIR",
     "WORKER",
     "Plan",
     "Supervisor",
     "WorkerId",
     "configure_logging",
     "for_worker",
+    "merge_status",
     "resolve_count",
     "restart_pause",
     "watched_changes",
@@ -73,6 +78,9 @@ _HTTP_SOURCES = frozenset({"http", "soap"})
 _WATCHED = {("flows",), ("systems",), ("schemas",), ("lookups",)}
 WORKER = "SPLICE_WORKER"
 """Environment variable of a worker process: ``index/count``."""
+STATUS_DIR = "SPLICE_STATUS_DIR"
+"""Environment variable of a worker process: the folder where every worker leaves its
+status snapshot each second, so that any one of them can answer for all."""
 INHERITED_FD = "SPLICE_HTTP_FD"
 """Environment variable of a worker process: the listening HTTP socket the parent bound.
 
@@ -164,6 +172,31 @@ def restart_pause(crashes: int) -> float | None:
     return float(min(_FIRST_PAUSE * 2.0 ** (crashes - 1), _LONGEST_PAUSE))
 
 
+_SUMMED = ("received", "acked", "nacked", "dead_lettered", "in_flight", "max_in_flight")
+
+
+def merge_status(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+    """One status for the whole run: every worker's counters added up, breakers listed per
+    worker, and each worker's own figures under ``workers``. ``snapshots[0]`` answers."""
+    flows: dict[str, dict[str, Any]] = {}
+    for snapshot in snapshots:
+        for name, figures in snapshot["flows"].items():
+            total = flows.setdefault(name, {"version": figures["version"]})
+            for key in _SUMMED:
+                total[key] = total.get(key, 0) + figures[key]
+    breakers = [
+        {**breaker, "worker": snapshot["worker"]["index"]}
+        for snapshot in snapshots
+        for breaker in snapshot["breakers"]
+    ]
+    workers = sorted(
+        ({**snapshot["worker"], "flows": snapshot["flows"]} for snapshot in snapshots),
+        key=lambda worker: int(worker["index"]),
+    )
+    head = snapshots[0]
+    return {**head, "flows": dict(sorted(flows.items())), "breakers": breakers, "workers": workers}
+
+
 @dataclass(frozen=True)
 class Plan:
     """What every worker is started with (passed as JSON on its command line)."""
@@ -196,6 +229,7 @@ class Supervisor:
         self._stopping = asyncio.Event()
         self._failed = False
         self._socket: socket.socket | None = None
+        self._status_dir = tempfile.mkdtemp(prefix="splice-workers-")
         self._slots = [_Slot(index) for index in range(plan.count)]
 
     async def run(self) -> int:
@@ -215,6 +249,7 @@ class Supervisor:
                 loop.remove_signal_handler(signum)
             if self._socket is not None:
                 self._socket.close()
+            shutil.rmtree(self._status_dir, ignore_errors=True)
         clean = all(code == 0 for code in results)
         return 1 if self._failed or not clean else 0
 
@@ -230,18 +265,20 @@ class Supervisor:
         log.info("listening on %s:%d for %d workers", host, port, self.plan.count)
 
     async def _keep(self, slot: _Slot) -> int:
-        """Keep one worker running until stopping; its last exit code."""
+        """Keep one worker running until stopping; its last exit code (0 when a stop came
+        while it waited to be restarted)."""
         while True:
             process = await self._start(slot)
             code = await self._wait(process)
             if self._stopping.is_set():
                 return code
             if not await self._pause_after_crash(slot, code):
-                return 1
+                return 1 if self._failed else 0
 
     async def _start(self, slot: _Slot) -> asyncio.subprocess.Process:
         env = dict(os.environ)
         env[WORKER] = f"{slot.index}/{self.plan.count}"
+        env[STATUS_DIR] = self._status_dir
         fds: tuple[int, ...] = ()
         if self._socket is not None:
             env[INHERITED_FD] = str(self._socket.fileno())
