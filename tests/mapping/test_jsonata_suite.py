@@ -1,12 +1,16 @@
 """The official JSONata test suite (the half in ../shared/corpora) through compile_mapping.
 
-Every ``groups/*/case*.json`` runs; the cases listed in ``jsonata_divergences.yaml`` are
-expected to fail (strictly: one that starts passing must be removed from the list).
+Every ``groups/*/case*.json`` runs twice: through the compiled mappings splice uses and
+through jsonata-python's interpreter alone (the compiler's reference). The cases listed in
+``jsonata_divergences.yaml`` are expected to fail (strictly: one that starts passing must
+be removed from the list), and the compiler must pass every case the interpreter passes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from splice.errors import MappingError
-from splice.mapping import UNDEFINED, compile_mapping
+from splice.mapping import UNDEFINED, Mapping, compile_mapping
+from splice.mapping._mapping import interpreted_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT.parent / "shared" / "corpora" / "jsonata" / "test-suite"
@@ -53,20 +58,58 @@ def _expression(case: dict[str, Any], path: Path) -> str:
 
 
 def _limits(case: dict[str, Any]) -> dict[str, Any]:
-    limits: dict[str, Any] = {}
-    if case.get("timelimit"):
-        # The suite's time limits catch runaway expressions; a case that must succeed gets
-        # room on a loaded machine (no timed assertions in tests), one that must stop doesn't.
-        expects_error = "code" in case or "error" in case
-        limits["timeout"] = case["timelimit"] / 1000 if expects_error else 120.0
+    # The suite's time limits catch runaway expressions; a case that must succeed gets room
+    # on a loaded machine (no timed assertions in tests: the interpreter takes seconds on
+    # some), one that must stop doesn't.
+    expects_error = "code" in case or "error" in case
+    limits: dict[str, Any] = {} if expects_error else {"timeout": 120.0}
+    if case.get("timelimit") and expects_error:
+        limits["timeout"] = case["timelimit"] / 1000
     if case.get("depth"):
         limits["max_depth"] = case["depth"]
     return limits
 
 
-def _run(case: dict[str, Any], expression: str) -> Any:
-    mapping = compile_mapping(expression, **_limits(case))
+Factory = Callable[..., Mapping]
+
+
+def _run(case: dict[str, Any], expression: str, factory: Factory) -> Any:
+    mapping = factory(expression, **_limits(case))
     return mapping.evaluate(_input(case), bindings=case.get("bindings") or {})
+
+
+def _check(path: Path, factory: Factory) -> None:
+    case = _load(path)
+    expected_error = (case.get("error") or case).get("code")
+    expression = _expression(case, path)
+    if expected_error is not None:
+        with pytest.raises(MappingError) as caught:
+            _run(case, expression, factory)
+        assert caught.value.code == expected_error
+        return
+    result = _run(case, expression, factory)
+    if case.get("undefinedResult"):
+        assert result is UNDEFINED
+    else:
+        assert result is not UNDEFINED
+        assert result == case["result"]
+
+
+_OUTCOMES: dict[tuple[Factory, Path], bool] = {}
+"""Pass/fail of each case and engine, recorded by the parametrized tests below."""
+
+
+def _recorded(path: Path, factory: Factory) -> None:
+    _OUTCOMES[factory, path] = False
+    _check(path, factory)
+    _OUTCOMES[factory, path] = True
+
+
+def _passes(path: Path, factory: Factory) -> bool:
+    if (factory, path) not in _OUTCOMES:
+        with contextlib.suppress(AssertionError, pytest.fail.Exception, MappingError):
+            _recorded(path, factory)
+    return _OUTCOMES[factory, path]
 
 
 pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason=f"corpus not found at {SUITE}")
@@ -74,20 +117,22 @@ pytestmark = pytest.mark.skipif(not SUITE.is_dir(), reason=f"corpus not found at
 
 @pytest.mark.parametrize("path", _cases())
 def test_jsonata_suite_case(path: Path) -> None:
-    case = _load(path)
-    expected_error = (case.get("error") or case).get("code")
-    expression = _expression(case, path)
-    if expected_error is not None:
-        with pytest.raises(MappingError) as caught:
-            _run(case, expression)
-        assert caught.value.code == expected_error
-        return
-    result = _run(case, expression)
-    if case.get("undefinedResult"):
-        assert result is UNDEFINED
-    else:
-        assert result is not UNDEFINED
-        assert result == case["result"]
+    _recorded(path, compile_mapping)
+
+
+@pytest.mark.parametrize("path", _cases())
+def test_jsonata_suite_case_interpreted(path: Path) -> None:
+    _recorded(path, interpreted_mapping)
+
+
+def test_compiler_passes_every_case_the_interpreter_passes() -> None:
+    """Runs after the two above (file order) and reuses their outcomes; alone, runs all."""
+    paths = sorted(SUITE.glob("groups/*/case*.json"))
+    interpreter = {p for p in paths if _passes(p, interpreted_mapping)}
+    compiler = {p for p in paths if _passes(p, compile_mapping)}
+    assert len(interpreter) > 700
+    missing = sorted(f"{p.parent.name}/{p.stem}" for p in interpreter - compiler)
+    assert not missing, f"the compiler fails cases the interpreter passes: {missing}"
 
 
 def test_every_divergence_names_a_case() -> None:

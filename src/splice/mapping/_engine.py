@@ -9,8 +9,12 @@ jsonata-python computes in binary floats, so ``0.1 + 0.2`` gives ``0.30000000000
 - ``$sum`` and ``$average`` the same way (``$round`` already rounds decimals, half to even);
 - error positions: an error raised without a position gets the position of the innermost
   expression that raised it;
-- runaway protection: jsonata-python's ``Timebox`` starts its clock when it is created, so
-  a fresh one is installed in the frame of every evaluation (see :meth:`run`).
+- speed: the expression is compiled once into Python closures (``_compiler.py``) that
+  compute what the interpreter computes; nodes the compiler leaves alone are interpreted;
+- runaway protection: every function call and lambda application counts one level of
+  depth (``max_depth``, then ``D1011``) and checks the clock (``timeout``, then ``D1012``);
+  interpreted nodes check the clock too. (The interpreter alone, ``compiled=False``, uses
+  jsonata-python's ``Timebox``, which counts every node.)
 
 jsonata-python keeps "the instance being evaluated" in a thread-local
 (``Jsonata.CURRENT``) that every constructor overwrites; :meth:`run` points it back at
@@ -24,10 +28,14 @@ import math
 import operator
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jsonata import Functions, JException, Jsonata, Timebox, Utils
+from jsonata.parser import Parser
+
+from splice.mapping._compiler import Compiler, Fn
 
 __all__ = ["MoneyFunctions", "SpliceJsonata", "exact_add", "exact_sum"]
 
@@ -119,6 +127,9 @@ _OVERRIDES = (
 class SpliceJsonata(Jsonata):  # type: ignore[misc]
     """A compiled JSONata expression with splice's arithmetic, functions and limits."""
 
+    environment: Any
+    input: Any
+
     def __init__(
         self,
         expression: str,
@@ -126,35 +137,123 @@ class SpliceJsonata(Jsonata):  # type: ignore[misc]
         functions: Mapping[str, Any],
         timeout_ms: int | None,
         max_depth: int | None,
+        compiled: bool = True,
     ) -> None:
         super().__init__(expression)
         self._timeout_ms = timeout_ms
         self._max_depth = max_depth
+        self._depth_limit = sys.maxsize if max_depth is None else max_depth
+        self._depth = 0
+        self._deadline: float | None = None
         self._lock = threading.Lock()
         self.set_output_convert_nulls(False)
         for function in _OVERRIDES:
             self.environment.bind(function.function_name, function)
         for name, function in functions.items():
             self.environment.bind(name, function)
+        # ``self.environment`` is also the interpreter's "current environment" while it runs
+        self._base_environment = self.environment
+        self.compiled = compiled
+        self.fallbacks: tuple[str, ...] = ()
+        """The nodes the compiler left to the interpreter (``"sort at 12"``)."""
+        self._root: Fn | None = None
+        if compiled:
+            compiler = Compiler(self, exact_add)
+            self._root = compiler.compile(self.ast)
+            self.fallbacks = tuple(compiler.fallbacks)
 
     def run(self, data: Any, bindings: Mapping[str, Any]) -> Any:
         """Evaluate once; ``None`` is undefined, ``Utils.NULL_VALUE`` is JSON null."""
         with self._lock:
             Jsonata.CURRENT.jsonata = self
-            frame = self.create_frame(None)
+            base = self.environment = self._base_environment
+            frame = Jsonata.Frame(base)
             for name, value in bindings.items():
                 frame.bind(name, value)
-            if self._timeout_ms is not None or self._max_depth is not None:
-                Timebox(frame, self._timeout_ms, self._max_depth)
-            return self.evaluate(data, frame)
+            root = self._root
+            if root is None:
+                return self._interpreted(data, frame)
+            # what Jsonata.evaluate does before evaluating
+            if self.errors is not None:
+                raise JException("S0500", 0)
+            frame.bind("$", data)
+            self.timestamp = Timebox.current_milli_time()
+            if isinstance(data, list) and not Utils.is_sequence(data):
+                data = Utils.create_sequence(data)
+                data.outer_wrapper = True
+            if self.validate_input:
+                Functions.validate_input(data)
+            self._depth = 0
+            if self._timeout_ms is not None:
+                self._deadline = time.monotonic() + self._timeout_ms / 1000
+            try:
+                return root(data, frame)
+            finally:
+                self.environment = base
+
+    def _interpreted(self, data: Any, frame: Any) -> Any:
+        # jsonata-python's Timebox starts its clock when it is created: a fresh one each time
+        if self._timeout_ms is not None or self._max_depth is not None:
+            Timebox(frame, self._timeout_ms, self._max_depth)
+        return self.evaluate(data, frame)
+
+    def _enter(self) -> None:
+        """One level deeper (a function call): check the depth and the clock."""
+        depth = self._depth + 1
+        if depth > self._depth_limit:
+            raise JException("D1011", -1)
+        deadline = self._deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise JException("D1012", -1, self._timeout_ms)
+        self._depth = depth
+
+    def _tick(self) -> None:
+        """Check the clock (long loops)."""
+        deadline = self._deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise JException("D1012", -1, self._timeout_ms)
 
     def _eval(self, expr: Any, input: Any, environment: Any) -> Any:
+        compiled: Fn | None = getattr(expr, "_splice_fn", None)
+        if compiled is not None:
+            return compiled(input, environment)
+        return self._interpret(expr, input, environment)
+
+    def _interpret(self, expr: Any, input: Any, environment: Any) -> Any:
+        """jsonata-python's evaluation of ``expr`` itself (its children may be compiled)."""
+        deadline = self._deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise JException("D1012", getattr(expr, "position", -1), self._timeout_ms)
         try:
             return super()._eval(expr, input, environment)
         except JException as err:
             if err.location is None or err.location < 0:
                 err.location = getattr(expr, "position", -1)
             raise
+
+    def apply_procedure(self, proc: Any, args: Any) -> Any:
+        """A lambda call: one level deeper; the compiled body when there is one."""
+        if not self.compiled:
+            return super().apply_procedure(proc, args)
+        self._enter()
+        saved_input, saved_environment = self.input, self.environment
+        try:
+            env = Jsonata.Frame(proc.environment)
+            count = len(args)
+            for index, argument in enumerate(proc.arguments):
+                if index >= count:
+                    break
+                env.bind(str(argument.value), args[index])
+            body = proc.body
+            compiled: Fn | None = getattr(body, "_splice_fn", None)
+            if compiled is not None:
+                return compiled(proc.input, env)
+            if isinstance(body, Parser.Symbol):
+                return self.eval(body, proc.input, env)
+            raise RuntimeError(f"Cannot execute procedure: {proc} {body}")
+        finally:
+            self._depth -= 1
+            self.input, self.environment = saved_input, saved_environment
 
     def evaluate_numeric_expression(self, lhs: Any, rhs: Any, op: str | None) -> Any:
         if op not in _INT_OPS or lhs is None or rhs is None:

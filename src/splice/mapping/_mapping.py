@@ -57,6 +57,15 @@ class Mapping:
     def __repr__(self) -> str:
         return f"Mapping({self.expression!r})"
 
+    @property
+    def interpreted(self) -> tuple[str, ...]:
+        """The parts of the expression left to jsonata-python's interpreter (``"sort at 7"``).
+
+        Everything else is compiled to Python closures; the interpreted parts (sorting,
+        ``@``/``#``/``%`` tuple streams, transforms, partial application) are slower.
+        """
+        return self._evaluator.fallbacks
+
     def evaluate(
         self,
         data: Any,
@@ -87,12 +96,23 @@ def compile_mapping(
     max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Mapping:
     """Compile ``expression`` (cached by expression, lookup tables and limits)."""
-    return _compile(expression, lookups, timeout, max_depth)
+    return _compile(expression, lookups, timeout, max_depth, True)
+
+
+def interpreted_mapping(
+    expression: str,
+    *,
+    lookups: LookupTables | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Mapping:
+    """``compile_mapping`` on jsonata-python's interpreter alone (the compiler's reference)."""
+    return _compile(expression, lookups, timeout, max_depth, False)
 
 
 @functools.lru_cache(maxsize=2048)
 def _compile(
-    expression: str, lookups: LookupTables | None, timeout: float, max_depth: int
+    expression: str, lookups: LookupTables | None, timeout: float, max_depth: int, compiled: bool
 ) -> Mapping:
     functions = {"lookup": _lookup_function(lookups or LookupTables())}
     try:
@@ -101,6 +121,7 @@ def _compile(
             functions=functions,
             timeout_ms=round(timeout * 1000),
             max_depth=max_depth,
+            compiled=compiled,
         )
     except Exception as exc:
         raise _translate(exc, expression) from exc
