@@ -262,7 +262,7 @@ def _write_plain_object(parts: list[str], name: str, value: dict[Any, Any], item
             if not _NAMES.get(key) and not _plain_name(key):
                 raise _NotPlain
             parts.append(f"<{key}>{_plain_text(child)}</{key}>")
-        elif kind is list or kind is tuple:
+        elif isinstance(child, list | tuple):
             for each in child:
                 _write_plain(parts, key, each, item)
         else:
