@@ -140,7 +140,8 @@ class FlowRunner:
     async def _handle(self, delivery: Delivery) -> None:
         message = delivery.message
         message.record(self.name, self.source_path, "received")
-        original = _as_received(message)
+        # a caller that waits keeps the message itself: no copy for the dead-letter queue
+        original = None if delivery.caller_waits else _as_received(message)
         try:
             entry = await self._journal(delivery)
         except Exception as error:
@@ -173,7 +174,8 @@ class FlowRunner:
             )
 
     async def _delivered(self, delivery: Delivery, outputs: list[Message]) -> None:
-        await self.pipeline.confirm(delivery.message)
+        if self.pipeline.hooks["confirm"]:
+            await self.pipeline.confirm(delivery.message)
         await delivery.ack(outputs)
 
     async def _journal(self, delivery: Delivery) -> int | None:
@@ -190,7 +192,7 @@ class FlowRunner:
         return entry
 
     async def _fail(
-        self, delivery: Delivery, error: Exception, entry: int | None, original: Message
+        self, delivery: Delivery, error: Exception, entry: int | None, original: Message | None
     ) -> None:
         try:
             await self.pipeline.release(delivery.message)

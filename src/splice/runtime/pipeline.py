@@ -5,17 +5,24 @@ The pipeline knows nothing about where a message came from: it runs the steps in
 (all of the flow's sinks, or the ones a routing step chose) and returns the messages the
 sinks confirmed. Any error escapes to the caller, annotated with the flow and the
 component it happened in, so that the source delivery can be settled accordingly.
+
+The hot path is kept lean: a step under a time limit (:class:`TimedStep`) is run by one
+:class:`~splice.runtime.timeouts.StepClock` per message instead of a timer per step, and a
+step that never waits may offer ``process_sync(message) -> list[Message]``, which is then
+called directly, without a coroutine (no time limit applies to it: code that never awaits
+cannot be interrupted by one anyway).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from splice.components.interfaces import Sink, Step
 from splice.errors import MessageError, PermanentError, SpliceError
 from splice.message import Message
+from splice.runtime.timeouts import CallTimedOut, StepClock, TimedStep
 
 __all__ = ["BoundSink", "BoundStep", "Pipeline"]
 
@@ -24,6 +31,23 @@ __all__ = ["BoundSink", "BoundStep", "Pipeline"]
 class BoundStep:
     path: str
     step: Step
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """How the pipeline calls one step: directly when it can, else awaited under its limit."""
+
+    path: str
+    process: Callable[[Message], Awaitable[list[Message]]]
+    process_sync: Callable[[Message], list[Message]] | None
+    timeout: float | None
+
+    @classmethod
+    def of(cls, bound: BoundStep) -> _Run:
+        timed = bound.step if isinstance(bound.step, TimedStep) else None
+        step = bound.step if timed is None else timed.step
+        timeout = None if timed is None else timed.timeout
+        return cls(bound.path, step.process, getattr(step, "process_sync", None), timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +65,12 @@ class Pipeline:
         self.steps = tuple(steps)
         self.sinks = {bound.name: bound for bound in sinks}
         self._all_sinks = tuple(sinks)
+        self._runs = tuple(_Run.of(bound) for bound in self.steps)
+        self.hooks = {
+            name: tuple(hook for _, s in self.inner_steps() if (hook := getattr(s, name, None)))
+            for name in ("confirm", "release")
+        }
+        """The steps' ``confirm`` and ``release`` methods (idempotency keys), if any."""
 
     async def run(self, message: Message) -> list[Message]:
         """Process one message; return what the sinks confirmed. Raises on any failure."""
@@ -48,12 +78,38 @@ class Pipeline:
 
     async def run_from(self, start: int, messages: list[Message]) -> list[Message]:
         """Run ``messages`` through the steps from index ``start`` on, then the sinks."""
-        for bound in self.steps[start:]:
-            messages = await self._step(bound, messages)
+        if start < len(self._runs):
+            messages = await self._run_steps(self._runs[start:], messages)
             if not messages:
                 return []
         for out in messages:
             await self._deliver(out)
+        return messages
+
+    async def _run_steps(self, runs: tuple[_Run, ...], messages: list[Message]) -> list[Message]:
+        clock: StepClock | None = None
+        try:
+            for run in runs:
+                produced: list[Message] = []
+                for message in messages:
+                    try:
+                        if run.process_sync is not None:
+                            produced += run.process_sync(message)
+                            continue
+                        if run.timeout is not None and clock is None:
+                            clock = StepClock()
+                        if clock is None:
+                            produced += await run.process(message)
+                        else:
+                            produced += await _timed(run, message, clock)
+                    except SpliceError as error:
+                        raise _annotate(error, self.flow, run.path, message) from None
+                if not produced:
+                    return []
+                messages = produced
+        finally:
+            if clock is not None:
+                clock.close()
         return messages
 
     def inner_steps(self) -> list[tuple[int, Step]]:
@@ -72,22 +128,13 @@ class Pipeline:
         await self._call_hooks("confirm", message)
 
     async def _call_hooks(self, name: str, message: Message) -> None:
-        for _, step in self.inner_steps():
-            hook = getattr(step, name, None)
-            if hook is not None:
-                await hook(message)
-
-    async def _step(self, bound: BoundStep, messages: list[Message]) -> list[Message]:
-        produced: list[Message] = []
-        for message in messages:
-            try:
-                produced.extend(await bound.step.process(message))
-            except SpliceError as error:
-                raise _annotate(error, self.flow, bound.path, message) from None
-        return produced
+        for hook in self.hooks[name]:
+            await hook(message)
 
     async def _deliver(self, message: Message) -> None:
         targets = self._targets(message)
+        if not targets:
+            return
         if len(targets) == 1:
             await self._send(targets[0], message)
             return
@@ -114,6 +161,23 @@ class Pipeline:
             raise PermanentError(
                 f"flow '{self.flow}': message routed to unknown sink {missing}"
             ) from None
+
+
+async def _timed(run: _Run, message: Message, clock: StepClock) -> list[Message]:
+    """Await one step under ``clock``; past its limit raise CallTimedOut, as TimedStep does."""
+    clock.start(run.timeout)
+    try:
+        result = await run.process(message)
+    except asyncio.CancelledError as cancelled:
+        if clock.expired():
+            assert run.timeout is not None
+            raise CallTimedOut("step", run.timeout) from cancelled
+        raise
+    except BaseException:
+        clock.settle()
+        raise
+    clock.settle()
+    return result
 
 
 def _annotate(error: SpliceError, flow: str, path: str, message: Message) -> SpliceError:

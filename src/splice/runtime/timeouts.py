@@ -3,11 +3,16 @@
 A call that runs past its limit is cancelled and raises :class:`CallTimedOut`, which is
 both a :class:`~splice.errors.TransientError` (so it is retried and named in the
 dead-letter entry like any other connector error) and a built-in :class:`TimeoutError`.
+
+:func:`within` limits one call. :class:`StepClock` limits each step of one message with a
+single timer for the whole run (the pipeline's hot path): starting a step only moves the
+deadline, and the timer, when it fires early, re-arms itself for the current deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -15,7 +20,7 @@ from splice.components.interfaces import Step
 from splice.errors import TransientError
 from splice.message import Message
 
-__all__ = ["CallTimedOut", "TimedStep", "within"]
+__all__ = ["CallTimedOut", "StepClock", "TimedStep", "within"]
 
 T = TypeVar("T")
 
@@ -59,3 +64,65 @@ class TimedStep(Step):
 
     async def close(self) -> None:
         await self.step.close()
+
+
+class StepClock:
+    """The time limits of the steps one message goes through, in the task running them.
+
+    ``start(seconds)`` before each step; after it, ``expired()`` when it raised
+    :class:`asyncio.CancelledError` (True when this clock cancelled it; as with
+    :func:`asyncio.timeout`, a cancellation from elsewhere is left alone), else ``settle()``;
+    ``close()`` once the steps are done. A step that never awaits cannot be interrupted.
+    """
+
+    __slots__ = ("_armed", "_cancelling", "_due", "_handle", "_loop", "_task", "fired")
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._handle: asyncio.TimerHandle | None = None
+        self._due = 0.0
+        self._armed = 0.0
+        self.fired = False
+
+    def start(self, seconds: float | None) -> None:
+        """A step starts and may run for ``seconds`` (``None``: no limit)."""
+        if seconds is None:
+            self._due = math.inf
+            return
+        self._due = due = self._loop.time() + seconds
+        if self._handle is None or due < self._armed:
+            if self._handle is not None:
+                self._handle.cancel()
+            self._armed = due
+            self._handle = self._loop.call_at(due, self._ring)
+
+    def _ring(self) -> None:
+        self._handle = None
+        if self._due <= self._armed:  # the running step's own deadline
+            self.fired = True
+            self._task.cancel()
+        elif self._due != math.inf:  # a later step is running: wait for its deadline
+            self._armed = self._due
+            self._handle = self._loop.call_at(self._due, self._ring)
+
+    def expired(self) -> bool:
+        """After a step ended in CancelledError: True when this clock's limit caused it."""
+        if not self.fired:
+            return False
+        self.fired = False
+        return self._task.uncancel() <= self._cancelling
+
+    def settle(self) -> None:
+        """After a step ended otherwise: forget a cancellation it swallowed."""
+        if self.fired:
+            self.fired = False
+            self._task.uncancel()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None

@@ -73,6 +73,10 @@ class DecodeStep(Step):
         self.codec = build_codec(config.format, config.options, context)
 
     async def process(self, message: Message) -> list[Message]:
+        return self.process_sync(message)
+
+    def process_sync(self, message: Message) -> list[Message]:
+        """The same as ``process``: the pipeline calls it directly, it never waits."""
         if message.is_encoded:
             body = message.body_bytes()
             message.replace_body(self.codec.decode(body), self.codec.content_type)

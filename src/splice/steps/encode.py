@@ -52,6 +52,10 @@ class EncodeStep(Step):
         self.codec = build_codec(config.format, config.options, context)
 
     async def process(self, message: Message) -> list[Message]:
+        return self.process_sync(message)
+
+    def process_sync(self, message: Message) -> list[Message]:
+        """The same as ``process``: the pipeline calls it directly, it never waits."""
         if not message.is_encoded:
             message.replace_body(self.codec.encode(message.body), self.codec.content_type)
         return [message]
