@@ -8,6 +8,7 @@ and on those it leaves to the interpreter, errors (code and position) included.
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ EXPRESSIONS = [
     "[[1, 2]][0]",
     "[items.tags]",
     '{"x": 1, "y": missing, "z": null}',
+    '{"a": [null, {"b": null}, [null]], "c": a.n, "d": [a.n]}',
     '{"sku": items.sku}',
     'items.{"sku": sku, "line": qty * price}',
     "items{kind: $sum(price)}",
@@ -213,6 +215,13 @@ def test_compiled_as_interpreted(expression: str) -> None:
 def test_input_shapes(expression: str, data: Any) -> None:
     compiled = _outcome(compile_mapping(expression), data)
     assert compiled == _outcome(interpreted_mapping(expression), data)
+
+
+@pytest.mark.parametrize("value", [Decimal("1.5"), {1, 2}, b"bytes", {"nested": [(1, 2)]}])
+def test_only_json_input_is_accepted(value: Any) -> None:
+    compiled = _outcome(compile_mapping("a"), {"a": value})
+    assert compiled == ("error", "mapping", None)
+    assert compiled == _outcome(interpreted_mapping("a"), {"a": value})
 
 
 def test_bench_expression_is_fully_compiled() -> None:

@@ -122,18 +122,49 @@ def _symbol(signature: Any, value: Any) -> str:
     return symbol
 
 
+_AS_GIVEN = object()
+"""Cached for a shape of arguments that ``Signature.validate`` returns unchanged."""
+
+
 def validate_arguments(signature: Any, args: Sequence[Any], context: Any) -> Any:
-    """``Signature.validate`` with the regex match cached per shape of the arguments."""
+    """``Signature.validate``, with what it decides cached per shape of the arguments.
+
+    The shape is the string of argument type symbols (``"sn"``) the signature's regex
+    matches. When, for a shape, validation neither substitutes the context, wraps or
+    checks an array, nor pads missing arguments, the arguments are returned as given.
+    """
     supplied = "".join([_symbol(signature, arg) for arg in args])
     cache: dict[str, Any] | None = signature.__dict__.get("_splice_groups")
     if cache is None:
         cache = signature._splice_groups = {}
     groups = cache.get(supplied, NONE)
+    if groups is _AS_GIVEN:
+        return list(args)
     if groups is NONE:
         match = signature._regex.fullmatch(supplied)
-        groups = cache[supplied] = match.groups() if match is not None else None
+        groups = match.groups() if match is not None else None
+        if groups is not None and _as_given(signature, groups, len(args)):
+            cache[supplied] = _AS_GIVEN
+            return list(args)
+        cache[supplied] = groups
     if groups is None:
         signature.throw_validation_error(args, supplied, signature.function_name)
+    return _validate(signature, groups, args, context)
+
+
+def _as_given(signature: Any, groups: Sequence[str], count: int) -> bool:
+    """Whether :func:`_validate` returns the arguments unchanged for these groups."""
+    consumed = 0
+    for param, matched in zip(signature._params, groups, strict=True):
+        if matched == "":
+            return False
+        if param.type == "a" and (param.subtype is not None or set(matched) != {"a"}):
+            return False
+        consumed += len(matched)
+    return consumed == count
+
+
+def _validate(signature: Any, groups: Sequence[str], args: Sequence[Any], context: Any) -> Any:
     validated: list[Any] = []
     arg_index = 0
     count = len(args)

@@ -37,7 +37,7 @@ from jsonata.parser import Parser
 
 from splice.mapping._compiler import Compiler, Fn
 
-__all__ = ["MoneyFunctions", "SpliceJsonata", "exact_add", "exact_sum"]
+__all__ = ["MoneyFunctions", "SpliceJsonata", "convert_nulls", "exact_add", "exact_sum"]
 
 _EXACT = decimal.Context(prec=80, traps=[decimal.InvalidOperation])
 _FLOAT_MAX = decimal.Decimal(sys.float_info.max)
@@ -182,7 +182,7 @@ class SpliceJsonata(Jsonata):  # type: ignore[misc]
                 data = Utils.create_sequence(data)
                 data.outer_wrapper = True
             if self.validate_input:
-                Functions.validate_input(data)
+                validate_input(data)
             self._depth = 0
             if self._timeout_ms is not None:
                 self._deadline = time.monotonic() + self._timeout_ms / 1000
@@ -263,6 +263,65 @@ class SpliceJsonata(Jsonata):  # type: ignore[misc]
         if not Utils.is_numeric(rhs):
             raise JException("T2002", -1, op, rhs)
         return exact_add(lhs, rhs, op)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_JList = Utils.JList
+_NULL = Utils.NULL_VALUE
+
+
+def validate_input(value: Any) -> None:
+    """``Functions.validate_input`` (only JSON types), faster on plain dicts and lists."""
+    cls = value.__class__
+    if cls is dict:
+        for key, item in value.items():
+            if key.__class__ is not str:
+                Functions.validate_input(key)
+            if item.__class__ not in _SCALARS:
+                validate_input(item)
+    elif cls is list or cls is _JList:
+        for item in value:
+            if item.__class__ not in _SCALARS:
+                validate_input(item)
+    elif cls not in _SCALARS:
+        Functions.validate_input(value)
+
+
+def convert_nulls(value: Any) -> Any:
+    """``Utils.convert_nulls``: JSONata's null (``Utils.NULL_VALUE``) becomes ``None``."""
+    if value is _NULL:
+        return None
+    if isinstance(value, dict):
+        _dict_nulls(value)
+    elif isinstance(value, list):
+        _list_nulls(value)
+    return value
+
+
+def _dict_nulls(value: dict[Any, Any]) -> None:
+    for key, item in value.items():
+        cls = item.__class__
+        if cls in _SCALARS:
+            continue
+        if item is _NULL:
+            value[key] = None
+        elif cls is dict or isinstance(item, dict):
+            _dict_nulls(item)
+        elif isinstance(item, list):
+            _list_nulls(item)
+
+
+def _list_nulls(value: list[Any]) -> None:
+    for index, item in enumerate(value):
+        cls = item.__class__
+        if cls in _SCALARS:
+            continue
+        if item is _NULL:
+            value[index] = None
+        elif cls is dict or isinstance(item, dict):
+            _dict_nulls(item)
+        elif isinstance(item, list):
+            _list_nulls(item)
 
 
 def native(name: str, signature: str, implementation: Callable[..., Any]) -> Any:

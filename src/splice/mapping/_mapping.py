@@ -19,7 +19,7 @@ from typing import Any, Final
 from jsonata import Functions, JException, Utils
 
 from splice.errors import MappingError
-from splice.mapping._engine import SpliceJsonata, native
+from splice.mapping._engine import SpliceJsonata, convert_nulls, native
 from splice.mapping._lookups import LookupTables
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_TIMEOUT", "UNDEFINED", "Mapping", "compile_mapping"]
@@ -85,7 +85,7 @@ class Mapping:
             raise
         except Exception as exc:
             raise _translate(exc, self.expression) from exc
-        return UNDEFINED if result is None else Utils.convert_nulls(result)
+        return UNDEFINED if result is None else convert_nulls(result)
 
 
 def compile_mapping(
