@@ -92,3 +92,36 @@ def test_value_the_target_cannot_hold_exits_1() -> None:
     code, _, err = _convert("--from", "json", "--to", "text", stdin="[1]")
     assert code == 1
     assert "cannot write text" in err
+
+
+def test_csv_to_xml_streams_the_document_encode_would_write(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text('id,name\n1,"a, b"\n2,<c>\n')
+    code, out, err = _convert("--from", "csv", "--to", "xml", str(source))
+    assert (code, err) == (0, "")
+    assert out == (
+        "<?xml version='1.0' encoding='utf-8'?>\n<root><item><id>1</id><name>a, b</name></item>"
+        "<item><id>2</id><name>&lt;c&gt;</name></item></root>\n"
+    )
+    code, back, _ = _convert("--from", "xml", "--to", "csv", stdin=out)
+    assert (code, back) == (0, source.read_text())
+
+
+def test_xml_records_are_the_children_of_the_root() -> None:
+    doc = '<orders batch="7"><order id="1"><qty>2</qty></order><order id="2"/></orders>'
+    code, out, _ = _convert("--from", "xml", "--to", "jsonl", stdin=doc)
+    assert (code, out) == (0, '{"@id":"1","qty":"2"}\n{"@id":"2"}\n')
+
+
+def test_xml_to_xml_keeps_the_whole_document() -> None:
+    doc = '<orders batch="7"><order id="1"/></orders>'
+    code, out, _ = _convert(
+        "--from", "xml", "--to", "xml", "--to-option", "declaration=false", stdin=doc
+    )
+    assert (code, out) == (0, doc + "\n")
+
+
+def test_a_bad_record_in_a_stream_exits_1_naming_it() -> None:
+    code, _, err = _convert("--from", "jsonl", "--to", "xml", stdin='{"a":1}\n{"b c":2}\n')
+    assert code == 1
+    assert "stdin: cannot write XML: Invalid tag name 'b c' (at root.item[1].b c)" in err

@@ -2,9 +2,10 @@
 
 ``splice convert --from csv --to jsonl orders.csv`` reads a file (or standard input with
 ``-`` or no argument) and writes standard output (or ``--output``). When both formats are
-record-oriented (csv, jsonl, EDI) the file streams record by record in constant memory.
-Whole-document output ends with a newline. Exit codes: 0 done, 1 bad input (the message
-names the position), 2 unknown format or bad option.
+record-oriented (csv, jsonl, xml, EDI) the file streams record by record in constant
+memory; XML records are the children of the root element, so XML to XML converts the
+whole document instead (keeping the root). Output ends with a newline. Exit codes: 0 done,
+1 bad input (the message names the position), 2 unknown format or bad option.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def convert_command(
 
 
 def _convert(source: Codec, target: Codec, inp: BinaryIO, out: BinaryIO) -> None:
-    if source.supports_records and target.supports_records:
+    same_document = source.name == target.name and not source.records_keep_document
+    if source.supports_records and target.supports_records and not same_document:
         target.write_records(source.iter_decode(inp), out)
         return
     encoded = target.encode(source.decode(inp.read()))

@@ -6,9 +6,13 @@ from any number of messages. ``decode`` raises :class:`~splice.errors.CodecError
 the position (line:column, row, byte) of bad input; ``encode`` raises it naming the key
 path of a value that cannot be written. Neither ever lets a library error escape.
 
-Codecs whose format is a sequence of records (CSV rows, JSON lines, EDI transaction sets)
-set ``supports_records`` and override ``iter_decode`` / ``write_records`` so that a file
-streams through in constant memory.
+Codecs whose format is a sequence of records (CSV rows, JSON lines, EDI transaction sets,
+the items of an XML document) set ``supports_records`` and override ``iter_decode`` /
+``write_records`` so that a file streams through in constant memory. ``write_records``
+writes what ``encode`` writes for the list of records; ``iter_decode`` yields what
+``decode`` gives as a list, except for a codec whose records sit inside a document that
+they do not carry (XML: the root element, its name and attributes), which sets
+``records_keep_document`` to False.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class Codec(ABC):
     content_type: ClassVar[str]
     supports_records: ClassVar[bool] = False
     """True when ``iter_decode`` / ``write_records`` stream record by record."""
+    records_keep_document: ClassVar[bool] = True
+    """False when the records of a document leave part of it out (the XML root element)."""
 
     @abstractmethod
     def decode(self, data: bytes) -> Any:

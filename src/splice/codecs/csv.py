@@ -110,30 +110,28 @@ class CsvCodec(Codec):
     def _rows(self, reader: Any) -> Iterator[Any]:
         options = self.options
         names = options.columns
-        header_pending = options.header
-        record = 0
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                raise CodecError(
-                    f"not valid CSV: {error}", position=f"line {reader.line_num}"
-                ) from error
-            record += 1
-            if not row and options.skip_blank_lines:
-                continue
-            if header_pending:
-                header_pending = False
-                names = names or row
-                continue
+        rows = enumerate(reader, start=1)
+        try:
+            if options.header:
+                for _record, row in rows:
+                    if row or not options.skip_blank_lines:
+                        names = names or row
+                        break
             if names is None:
-                yield row
-            elif len(row) == len(names):
-                yield dict(zip(names, row, strict=True))
-            else:
-                yield self._ragged(names, row, record, reader.line_num)
+                for _record, row in rows:
+                    if row or not options.skip_blank_lines:
+                        yield row
+                return
+            width = len(names)
+            for record, row in rows:
+                if len(row) == width and width:
+                    yield dict(zip(names, row, strict=False))  # lengths checked: faster
+                elif row or not options.skip_blank_lines:
+                    yield self._ragged(names, row, record, reader.line_num)
+        except csv.Error as error:
+            raise CodecError(
+                f"not valid CSV: {error}", position=f"line {reader.line_num}"
+            ) from error
 
     def _ragged(self, names: list[str], row: list[str], record: int, line: int) -> Any:
         if self.options.strict:

@@ -5,16 +5,24 @@ and never processes XInclude. A ``<!DOCTYPE`` is refused unless ``allow_dtd: tru
 admits an internal subset of element and attribute declarations but never an ``<!ENTITY``
 declaration nor an external DTD. The mapping between XML and data is the convention of
 :mod:`splice.codecs.xmljson`.
+
+Records stream both ways in constant memory: ``write_records`` writes what ``encode`` writes
+for their list (``<root><item>…</item>…</root>``) one record at a time, and ``iter_decode``
+yields the value of each child element of the root, whatever its name, as the document is
+parsed (the root's own attributes and text are not records; ``max_bytes`` then bounds one
+record rather than the document).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from lxml import etree  # type: ignore[import-untyped]
 from pydantic import Field
 
+from splice.codecs._xml_writer import RecordWriter, lxml_encoding
 from splice.codecs.base import DEFAULT_MAX_BYTES, Codec, check_size
 from splice.codecs.xmljson import element_to_value, value_to_element
 from splice.components.spec import ComponentConfig, ComponentSpec
@@ -28,6 +36,8 @@ _PROLOG_END = re.compile(rb"<[^?!]")
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
 _LIBXML_MAX_DEPTH = 256
 """libxml2 refuses deeper documents itself unless huge_tree is on (it never is)."""
+_CHUNK = 1 << 16
+_PROLOG_LIMIT = 1 << 20
 
 
 class XmlOptions(ComponentConfig):
@@ -37,7 +47,9 @@ class XmlOptions(ComponentConfig):
         "entity declarations and external DTDs are always refused).",
     )
     max_bytes: int = Field(
-        DEFAULT_MAX_BYTES, ge=1, description="Refuse documents larger than this many bytes."
+        DEFAULT_MAX_BYTES,
+        ge=1,
+        description="Refuse documents larger than this many bytes (streamed records: a record).",
     )
     max_depth: int = Field(
         _LIBXML_MAX_DEPTH,
@@ -67,22 +79,27 @@ SPEC = ComponentSpec(
 )
 
 
+_SAFE = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def safe_parser() -> etree.XMLParser:
     """An lxml parser that resolves nothing and fetches nothing."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.XMLParser(**_SAFE)
 
 
 class XmlCodec(Codec):
     name = "xml"
     content_type = "application/xml"
+    supports_records = True
+    records_keep_document: ClassVar[bool] = False
 
     def __init__(self, options: XmlOptions | None = None, context: Any = None) -> None:
         self.options = options or XmlOptions()
@@ -99,13 +116,53 @@ class XmlCodec(Codec):
         try:
             tree = etree.fromstring(bytes(data), safe_parser()).getroottree()
         except etree.XMLSyntaxError as error:
-            line, column = error.position
-            reason = _POSITION_SUFFIX.sub("", str(error.msg))
-            raise CodecError(
-                f"not well-formed XML: {reason}", position=f"line {line}, column {column}"
-            ) from error
+            raise _syntax_error(error) from error
         self._check_dtd(tree)
         return tree.getroot()
+
+    def iter_decode(self, stream: BinaryIO) -> Iterator[Any]:
+        """The values of the root's children, one at a time, as the document is parsed."""
+        parser = etree.XMLPullParser(events=("end",), **_SAFE)
+        data = self._read_prolog(stream)
+        since_record, checked = 0, False
+        while True:
+            _feed(parser, data)
+            since_record += len(data)
+            for _event, element in parser.read_events():
+                if not checked:
+                    self._check_dtd(element.getroottree())
+                    checked = True
+                root = element.getparent()
+                if root is not None and root.getparent() is None:
+                    yield self._record(element, root)
+                    since_record = 0
+            if since_record > self.options.max_bytes:
+                raise CodecError(f"XML record larger than max_bytes ({self.options.max_bytes})")
+            if not data:
+                return
+            data = stream.read(_CHUNK)
+
+    def _read_prolog(self, stream: BinaryIO) -> bytes:
+        """The start of a stream, up to the root element, checked for a DOCTYPE."""
+        head = b""
+        while len(head) < _PROLOG_LIMIT and not _PROLOG_END.search(head):
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            head += chunk
+        self._check_prolog(head)
+        return head
+
+    def _record(self, element: etree._Element, root: etree._Element) -> Any:
+        """One child of the root as data, then dropped (with the ones before it)."""
+        value = element_to_value(element, self.options.max_depth, depth=2)
+        if root.nsmap and isinstance(value, dict):
+            declared = {"@xmlns:" + p if p else "@xmlns": uri for p, uri in root.nsmap.items()}
+            value = {**declared, **value}
+        element.clear()
+        while element.getprevious() is not None:
+            del root[0]
+        return value
 
     def _check_prolog(self, data: bytes) -> None:
         """Refuse a DOCTYPE (or entities) before libxml2 sees them."""
@@ -136,11 +193,23 @@ class XmlCodec(Codec):
             etree.indent(root)
         body: bytes = etree.tostring(
             root,
-            encoding=options.encoding,
+            encoding=lxml_encoding(options.encoding),
             xml_declaration=options.declaration,
             pretty_print=options.pretty,
         )
         return body
+
+    def write_records(self, records: Iterable[Any], out: BinaryIO) -> None:
+        """What ``encode`` writes for the list of records (and a newline), one at a time."""
+        options = self.options
+        writer = RecordWriter(
+            options.root,
+            options.item,
+            pretty=options.pretty,
+            declaration=options.declaration,
+            encoding=options.encoding,
+        )
+        writer.write(records, out)
 
     def element(self, value: Any) -> etree._Element:
         """The root element for data, following the convention (CodecError naming the path)."""
@@ -162,6 +231,23 @@ def _root_name(root: etree._Element) -> str:
         return tag
     local = tag.split("}", 1)[1]
     return f"{root.prefix}:{local}" if root.prefix else local
+
+
+def _feed(parser: etree.XMLPullParser, data: bytes) -> None:
+    """Parse more of a document (its end when ``data`` is empty)."""
+    try:
+        if data:
+            parser.feed(data)
+        else:
+            parser.close()
+    except etree.XMLSyntaxError as error:
+        raise _syntax_error(error) from error
+
+
+def _syntax_error(error: etree.XMLSyntaxError) -> CodecError:
+    line, column = (max(1, place) for place in error.position)  # an empty stream says 0, 0
+    reason = _POSITION_SUFFIX.sub("", str(error.msg))
+    return CodecError(f"not well-formed XML: {reason}", position=f"line {line}, column {column}")
 
 
 def _place(data: bytes, offset: int) -> str:
