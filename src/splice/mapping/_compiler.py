@@ -24,6 +24,7 @@ Conformance comes from three rules:
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Sequence
@@ -36,8 +37,8 @@ __all__ = ["Arithmetic", "Compiler", "Fn", "lookup_variable", "validate_argument
 
 Fn = Callable[[Any, Any], Any]
 """A compiled node: ``fn(input, environment) -> value`` (``None`` is undefined)."""
-Arithmetic = Callable[[Any, Any, str], Any]
-"""``+ - *`` on two numbers (splice computes them exactly)."""
+Arithmetic = Callable[[str], Callable[[Any, Any], Any]]
+"""For ``+``, ``-`` or ``*``, the operation on two numbers (splice computes them exactly)."""
 
 JList = Utils.JList
 Symbol = Parser.Symbol
@@ -131,21 +132,22 @@ def validate_arguments(signature: Any, args: Sequence[Any], context: Any) -> Any
 
     The shape is the string of argument type symbols (``"sn"``) the signature's regex
     matches. When, for a shape, validation neither substitutes the context, wraps or
-    checks an array, nor pads missing arguments, the arguments are returned as given.
+    checks an array, nor pads missing arguments, ``args`` itself is returned.
     """
-    supplied = "".join([_symbol(signature, arg) for arg in args])
+    symbol = _SYMBOLS.get
+    supplied = "".join([symbol(arg.__class__) or _symbol(signature, arg) for arg in args])
     cache: dict[str, Any] | None = signature.__dict__.get("_splice_groups")
     if cache is None:
         cache = signature._splice_groups = {}
     groups = cache.get(supplied, NONE)
     if groups is _AS_GIVEN:
-        return list(args)
+        return args
     if groups is NONE:
         match = signature._regex.fullmatch(supplied)
         groups = match.groups() if match is not None else None
         if groups is not None and _as_given(signature, groups, len(args)):
             cache[supplied] = _AS_GIVEN
-            return list(args)
+            return args
         cache[supplied] = groups
     if groups is None:
         signature.throw_validation_error(args, supplied, signature.function_name)
@@ -489,6 +491,24 @@ class Compiler:
         if not all(isinstance(step.value, str) for step in steps):
             return None
         names = tuple(step.value for step in steps)
+        if head is None and len(names) == 1:
+            key = names[0]
+
+            def one_name(input: Any, env: Any) -> Any:
+                if input.__class__ is dict:
+                    value = input.get(key, NONE)
+                    if value is NONE:
+                        return None
+                    if value is None:
+                        return NULL
+                    if value.__class__ is JList and value.sequence:
+                        return general(input, env)
+                    return value
+                if input is not None and isinstance(input, list):
+                    return general(input, env)
+                return None
+
+            return one_name
 
         def simple_path(input: Any, env: Any) -> Any:
             current = input if head is None else head(input, env)
@@ -716,19 +736,26 @@ class Compiler:
             return boolean
 
         if op in ("+", "-", "*"):
-            exact = self.arithmetic
+            exact = self.arithmetic(op)
+            isfinite = math.isfinite
 
             def arithmetic(input: Any, env: Any) -> Any:
                 try:
                     left = lhs(input, env)
                     right = rhs(input, env)
+                    lcls = left.__class__
+                    rcls = right.__class__
+                    if (lcls is int or (lcls is float and isfinite(left))) and (
+                        rcls is int or (rcls is float and isfinite(right))
+                    ):
+                        return exact(left, right)
                     if left is None or right is None:
                         return engine.evaluate_numeric_expression(left, right, op)
                     if not _is_numeric(left):
                         raise JException("T2001", -1, op, left)
                     if not _is_numeric(right):
                         raise JException("T2002", -1, op, right)
-                    return exact(left, right, op)
+                    return exact(left, right)
                 except JException as error:
                     _located(error, position)
                     raise
