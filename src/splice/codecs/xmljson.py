@@ -194,6 +194,7 @@ def _scalar(value: Any, path: str) -> str:
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 _NAMES: dict[str, bool] = {}
+_ROLES: dict[str, str] = {}
 _MAX_NAMES = 4096
 _TEXT_SPECIAL = re.compile(r"[&<>\r]")
 _ATTRIBUTE_SPECIAL = re.compile(r'[&<>"\n\r\t]')
@@ -244,35 +245,55 @@ def _write_plain(parts: list[str], name: str, value: Any, item: str) -> None:
 def _write_plain_object(parts: list[str], name: str, value: dict[Any, Any], item: str) -> None:
     head = len(parts)
     parts.append("")  # the start tag, once the attributes are known
-    attributes: list[str] = []
-    text = ""
+    attributes = text = ""
     has_text = False
     for key, child in value.items():
-        if type(key) is not str or ":" in key or key.startswith("@xmlns"):
-            raise _NotPlain
-        if key == "#text":
-            text, has_text = _plain_text(child), True
-        elif key[:1] == "@":
-            attribute = key[1:]
-            if not _NAMES.get(attribute) and not _plain_name(attribute):
-                raise _NotPlain
-            written = "" if child is None else _plain_value(child)
-            attributes.append(f' {attribute}="{written}"')
-        elif (kind := type(child)) is str or kind is int or kind is float:
-            if not _NAMES.get(key) and not _plain_name(key):
-                raise _NotPlain
-            parts.append(f"<{key}>{_plain_text(child)}</{key}>")
+        role = _ROLES.get(key)
+        if role is None:
+            role = _role(key)
+        kind = type(child)
+        if role:  # an attribute (its name) or "#" for the text
+            if role == "#":
+                text, has_text = _plain_text(child), True
+            elif kind is str:
+                attributes += f' {role}="{_escape_attribute(child)}"'
+            else:
+                attributes += f' {role}="{"" if child is None else _plain_value(child)}"'
+        elif kind is str and child:
+            parts.append(f"<{key}>{_escape_text(child)}</{key}>")
+        elif kind is int:
+            parts.append(f"<{key}>{child}</{key}>")
+        elif kind is float:
+            parts.append(f"<{key}>{child!r}</{key}>")
         elif isinstance(child, list | tuple):
             for each in child:
                 _write_plain(parts, key, each, item)
         else:
             _write_plain(parts, key, child, item)
-    start = f"<{name}{''.join(attributes)}"
     if len(parts) == head + 1 and not has_text:
-        parts[head] = start + "/>"
-        return
-    parts[head] = f"{start}>{text}"
-    parts.append(f"</{name}>")
+        parts[head] = f"<{name}{attributes}/>"
+    else:
+        parts[head] = f"<{name}{attributes}>{text}"
+        parts.append(f"</{name}>")
+
+
+def _role(key: Any) -> str:
+    """What a key of an object is: "" an element, "#" the text, else an attribute's name."""
+    if type(key) is not str or key.startswith("@xmlns"):
+        raise _NotPlain
+    if key == "#text":
+        role = "#"
+    elif key[:1] == "@":
+        role = key[1:]
+        if not _plain_name(role):
+            raise _NotPlain
+    elif _plain_name(key):
+        role = ""
+    else:
+        raise _NotPlain
+    if len(_ROLES) < _MAX_NAMES:
+        _ROLES[key] = role
+    return role
 
 
 def _plain_name(name: str) -> bool:
