@@ -8,18 +8,47 @@ and the number of delivery attempts so far.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ulid import ULID
-
 __all__ = ["Hop", "Message", "new_id"]
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+"""Every 10-bit value as its two base-32 characters."""
+_TIME_SHIFTS = range(45, -1, -5)
+_stamp = (-1, "")
+"""The last millisecond an id was made in, and its 10 characters."""
+
+
 def new_id() -> str:
-    """A new sortable, unique message id (a ULID in its 26-character form)."""
-    return str(ULID())
+    """A new sortable, unique message id (a ULID in its 26-character form).
+
+    48 bits of Unix time in milliseconds then 80 random bits from ``os.urandom``, in
+    Crockford's base 32, as ``python-ulid`` writes it, at a fraction of the cost (the
+    time part is written once per millisecond).
+    """
+    global _stamp
+    ms = time.time_ns() // 1_000_000
+    stamp = _stamp
+    if stamp[0] != ms:
+        stamp = _stamp = (ms, "".join([_CROCKFORD[(ms >> shift) & 31] for shift in _TIME_SHIFTS]))
+    r = int.from_bytes(os.urandom(10))
+    pairs = _PAIRS
+    return (
+        stamp[1]
+        + pairs[r >> 70]
+        + pairs[(r >> 60) & 1023]
+        + pairs[(r >> 50) & 1023]
+        + pairs[(r >> 40) & 1023]
+        + pairs[(r >> 30) & 1023]
+        + pairs[(r >> 20) & 1023]
+        + pairs[(r >> 10) & 1023]
+        + pairs[r & 1023]
+    )
 
 
 @dataclass(frozen=True, slots=True)
