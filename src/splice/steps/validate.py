@@ -6,11 +6,17 @@ or the XPath and line of the offending XML element — and the message fails wit
 sources dead-letter it). A schema file ending in ``.xsd`` validates XML: the body is the XML
 document itself (bytes, parsed with the hardened XML codec) or data decoded from XML, which
 is encoded back first.
+
+JSON Schema checks are compiled with jsonschema-rs when the schema and the body allow it (see
+:func:`compile_check`); python-jsonschema stays the reference: it lists the violations, and it
+alone decides whenever the compiled check cannot promise the same answer.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,7 @@ __all__ = [
     "ValidateConfig",
     "XsdValidateStep",
     "build_validate_step",
+    "compile_check",
     "is_reference",
     "schema_validator",
 ]
@@ -174,12 +181,15 @@ class JsonSchemaValidateStep(Step):
             reason = getattr(error, "message", None) or str(error)
             raise ConfigError.at(where, 1, 1, f"not a valid JSON Schema: {reason}") from error
         self._validator = Draft202012Validator(schema)
+        self._is_valid = compile_check(schema, self._validator)
         self._schema_name = name
         self._max_errors = max_errors
 
     async def process(self, message: Message) -> list[Message]:
         if message.is_encoded:
             raise MessageError("validate needs a decoded body: add a 'decode' step before it")
+        if self._is_valid is not None and self._is_valid(message.body):
+            return [message]
         errors = sorted(self._validator.iter_errors(message.body), key=lambda e: list(e.path))
         if errors:
             raise ContractViolation(
@@ -187,3 +197,143 @@ class JsonSchemaValidateStep(Step):
                 schema=self._schema_name,
             )
         return [message]
+
+
+# The compiled check. jsonschema-rs agrees with python-jsonschema on JSON data for most
+# keywords; where they differ, the schema or the body is left to python-jsonschema alone:
+# - pattern and multipleOf run python-jsonschema's own functions inside jsonschema-rs (Python
+#   ``re`` is not ECMA-262: ``$`` matches before a final newline; python-jsonschema says 0.07 is
+#   not a multiple of 0.01);
+# - the keywords below, and ``$schema`` other than 2020-12, keep the whole schema in Python;
+# - a body with anything but dict, list, str, int, finite float, bool and None (a Decimal, a
+#   tuple, a date, NaN...) is checked in Python, since the two see those types differently;
+# - so is a body or schema with an integer beyond 2**53: jsonschema-rs compares it with a float
+#   as a float, python-jsonschema exactly.
+_DRAFT_2020_12 = frozenset(
+    {
+        "https://json-schema.org/draft/2020-12/schema",
+        "https://json-schema.org/draft/2020-12/schema#",
+    }
+)
+_PYTHON_ONLY = frozenset(
+    {
+        "$dynamicRef",
+        "$dynamicAnchor",
+        "$recursiveRef",
+        "$recursiveAnchor",
+        "$vocabulary",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "patternProperties",
+        "dependencies",
+        "additionalItems",
+        "divisibleBy",
+        "disallow",
+        "extends",
+    }
+)
+"""Keywords the two validators treat differently: python-jsonschema ignores ``dependencies``
+and ``additionalItems`` in draft 2020-12, jsonschema-rs applies them; patternProperties keys are
+matched with different regex dialects; the dynamic and unevaluated keywords are not compared."""
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "dependentSchemas"})
+_PYTHON_KEYWORDS = ("pattern", "multipleOf")
+_PLAIN_SCALARS = frozenset({str, bool, type(None)})
+_EXACT_INT = 2**53
+"""Every integer up to this size is also a float, so the two compare it alike."""
+_MAX_DEPTH = 1024
+"""The JSON codec's limit; far deeper data would overflow jsonschema-rs's stack."""
+
+
+def compile_check(schema: Any, validator: Any) -> Callable[[Any], bool] | None:
+    """A fast ``is_valid`` that never accepts what ``validator`` (python-jsonschema) refuses.
+
+    None when jsonschema-rs is not installed, cannot compile the schema (a ``$ref`` to another
+    file, say) or the schema uses a keyword whose meaning differs between the two.
+    """
+    if not _compilable(schema):
+        return None
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    keywords = {name: _python_keyword(validator, name) for name in _PYTHON_KEYWORDS}
+    try:
+        compiled = jsonschema_rs.Draft202012Validator(
+            schema, validate_formats=False, offline=True, keywords=keywords
+        )
+    except Exception:  # whatever jsonschema-rs refuses, python-jsonschema still checks
+        return None
+
+    def is_valid(body: Any) -> bool:
+        try:
+            return _plain(body) and compiled.is_valid(body)
+        except Exception:  # a type or string jsonschema-rs cannot take: ask Python
+            return False
+
+    return is_valid
+
+
+def _compilable(schema: Any) -> bool:
+    """No keyword of ``_PYTHON_ONLY`` and no long integer anywhere (data included: cautious)."""
+    stack: list[tuple[Any, bool]] = [(schema, False)]
+    while stack:
+        node, is_map = stack.pop()
+        if type(node) is int and abs(node) > _EXACT_INT:
+            return False
+        if isinstance(node, list):
+            stack.extend((item, False) for item in node)
+        elif isinstance(node, dict):
+            if not is_map and not _plain_keywords(node):
+                return False
+            stack.extend((value, not is_map and key in _SCHEMA_MAPS) for key, value in node.items())
+    return True
+
+
+def _plain_keywords(node: dict[str, Any]) -> bool:
+    if "$schema" in node and node["$schema"] not in _DRAFT_2020_12:
+        return False
+    reference = node.get("$ref")
+    if isinstance(reference, str) and "json-schema.org/" in reference:
+        return False  # the meta-schemas use $dynamicRef
+    return _PYTHON_ONLY.isdisjoint(node)
+
+
+def _python_keyword(validator: Any, name: str) -> type:
+    """A jsonschema-rs keyword that runs python-jsonschema's own function for ``name``."""
+    check = validator.VALIDATORS[name]
+
+    class PythonKeyword:
+        def __init__(self, parent: dict[str, Any], value: Any, path: list[str | int]) -> None:
+            self._parent = parent
+            self._value = value
+
+        def validate(self, instance: Any) -> None:
+            for error in check(validator, self._value, instance, self._parent):
+                raise ValueError(error.message)
+
+    return PythonKeyword
+
+
+def _plain(body: Any) -> bool:
+    """Only values both see alike, at most ``_MAX_DEPTH`` deep (a cycle is refused too)."""
+    scalars, isfinite, limit = _PLAIN_SCALARS, math.isfinite, _EXACT_INT
+    level = [body]
+    for _ in range(_MAX_DEPTH):
+        inner: list[Any] = []
+        for node in level:
+            kind = type(node)
+            if kind in scalars:
+                continue
+            if kind is dict:
+                inner += node.values()
+            elif kind is list:
+                inner += node
+            elif kind is int:
+                if not -limit <= node <= limit:
+                    return False
+            elif kind is not float or not isfinite(node):
+                return False
+        if not inner:
+            return True
+        level = inner
+    return False
