@@ -81,6 +81,9 @@ class Example:
             ("exchange: payments,", f"exchange: {self.exchange},"),
             ("$millis() / 60000) * 60000", f"$millis() / {window_ms}) * {window_ms}"),
             ("timeout: 90s", f"timeout: {timeout}"),
+            # upload retries a second apart at most, and no breaker pause, to keep tests short
+            ("retry: {attempts: 10000, max: 1m,", "retry: {attempts: 10000, max: 1s,"),
+            ("    on_error:\n", "    on_error:\n      circuit_breaker: null\n"),
         ]:
             assert old in text, old
             text = text.replace(old, new)
@@ -351,6 +354,45 @@ async def test_payments_are_acked_once_in_their_batch_and_the_batch_survives_a_s
     # A payment whose ack the SIGKILL cut off comes again from RabbitMQ: at least once.
     assert all(count == 1 for key, count in found.items() if key <= "P-00050"), found
     assert max(found.values()) <= 2, found
+    assert await waiting(example) == 0
+    assert example.stored() == 0
+
+
+async def test_a_batch_waits_in_the_store_while_the_server_refuses_its_upload(
+    example: Example,
+) -> None:
+    example.configure(window_ms=1000, timeout="2s")
+    server = example.server
+    example.start()
+
+    async def opened() -> bool:
+        return example.outbox.is_dir()
+
+    await example.eventually(opened, "the sink to create its remote folder")
+    # The remote folder becomes a file: every upload fails (a transient server failure).
+    example.outbox.rmdir()
+    example.outbox.write_text("not a folder")
+    await publish(example, [payment(n) for n in range(1, 21)])
+
+    def attempts() -> int:
+        return sum(event.startswith("write inbound/payments/.") for event in server.events)
+
+    async def refused() -> bool:
+        return attempts() >= 3
+
+    await example.eventually(refused, "uploads tried and refused three times")
+    assert example.stored() == 20  # the batch is still in the store
+    assert example.files() == []
+    example.outbox.unlink()
+    example.outbox.mkdir()
+
+    async def written() -> bool:
+        return len(example.ids()) >= 20
+
+    await example.eventually(written, "the batch on the server once it accepts uploads")
+    await example.stop()
+    assert sorted(example.ids()) == ids(range(1, 21))
+    assert await dead_letters(example) == []
     assert await waiting(example) == 0
     assert example.stored() == 0
 
