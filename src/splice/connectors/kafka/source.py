@@ -176,10 +176,12 @@ class KafkaSource(Source):
             heartbeat_interval_ms=int(config.heartbeat_interval * 1000),
             max_poll_interval_ms=int(config.max_poll_interval * 1000),
         )
+        await start(consumer, config, self.what)
+        # subscribed once started, so that open() waits for the cluster, not for the group
+        # join (a rebalance may take long); getmany() joins, the listener hears the outcome
         consumer.subscribe(
             topics=config.topics or (), pattern=config.topic_pattern, listener=_listener(self)
         )
-        await start(consumer, config, self.what)
         self._closed = False
         self._consumer = consumer
         self._committer = asyncio.create_task(self._commit_periodically())
