@@ -20,7 +20,7 @@ from splice.components.context import Context
 from splice.components.interfaces import Delivery
 from splice.connectors.kafka.sink import KafkaSink
 from splice.connectors.kafka.source import KafkaSource
-from splice.errors import MessageError, TransientError
+from splice.errors import MessageError, PermanentError, TransientError, is_transient
 from splice.message import Message
 
 GUARD = 60  # a guard against a hang, not a measurement
@@ -153,6 +153,20 @@ async def test_the_sink_sends_value_key_headers_and_routes_by_header(
     [routed] = await consume_all(broker, other, 1)
     assert routed.key == b"A-2"
     assert dict(routed.headers)["correlation-id"] == b"c-2"
+
+
+async def test_a_record_too_large_is_permanent(broker: Broker, topic: str, tmp_path: Path) -> None:
+    sink: KafkaSink = build(
+        "sink", broker, tmp_path, topic=topic, idempotent=False, max_request_size=1024
+    )
+    await sink.open()
+    try:
+        with pytest.raises(PermanentError, match="MessageSizeTooLarge") as caught:
+            await sink.send(Message(b"x" * 4096))
+    finally:
+        await sink.close()
+    assert caught.value.code == "kafka"
+    assert not is_transient(caught.value)
 
 
 async def test_a_round_trip_keeps_headers_and_key(
