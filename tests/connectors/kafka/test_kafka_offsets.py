@@ -167,3 +167,19 @@ def test_to_commit_of_some_partitions_and_in_flight_by_partition() -> None:
     assert tracker.in_flight() == 3
     tracker.committed({"a/0": 1})
     assert tracker.to_commit() == {"b/0": 2}
+
+
+def test_a_partition_read_again_from_before_starts_a_new_reading() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    old = tracker.partition("orders/0")
+    for offset in (10, 11, 12):
+        old.received(offset)
+    old.settled(10)
+    assert old.follows(13)
+    assert not old.follows(11)
+    new = tracker.restart("orders/0")
+    assert old.revoked and new is not old
+    assert not old.settled(11), "the old reading's messages come again; their acks do not count"
+    new.received(11)
+    new.settled(11)
+    assert tracker.to_commit() == {"orders/0": 12}

@@ -65,6 +65,10 @@ class PartitionOffsets:
             order.popleft()
         return True
 
+    def follows(self, offset: int) -> bool:
+        """Whether ``offset`` may come next (False: the partition was read again from before)."""
+        return self._next is None or offset >= self._next
+
     @property
     def position(self) -> int | None:
         """The offset to commit: every offset received below it is settled."""
@@ -96,6 +100,14 @@ class OffsetTracker(Generic[K]):
         if offsets is None:
             offsets = self._partitions[key] = PartitionOffsets()
         return offsets
+
+    def restart(self, key: K) -> PartitionOffsets:
+        """``key`` is read again from an earlier offset (a reset, a seek): a new reading.
+
+        What the old reading had in flight no longer counts; those messages come again.
+        """
+        self.revoke([key])
+        return self.partition(key)
 
     def revoke(self, keys: Iterable[K]) -> None:
         """These partitions were taken away: forget them; late settlements do not count."""

@@ -149,8 +149,8 @@ class KafkaSource(Source):
         self._commit_lock = asyncio.Lock()
         self._committer: asyncio.Task[None] | None = None
         self._closed = False
-        self.commits: list[dict[tuple[str, int], int]] = []
-        """Every successful commit, as ``{(topic, partition): offset}`` (for status and tests)."""
+        self.committed: dict[tuple[str, int], int] = {}
+        """The last offset this source committed, by ``(topic, partition)``."""
 
     @property
     def group(self) -> str:
@@ -227,10 +227,14 @@ class KafkaSource(Source):
             return self._track(self._fetched.popleft())
         return None
 
-    def _track(self, record: ConsumerRecord) -> _Settlement | None:
+    def _track(self, record: ConsumerRecord) -> _Settlement:
         from aiokafka import TopicPartition  # type: ignore[import-untyped, unused-ignore]
 
-        offsets = self._offsets.partition(TopicPartition(record.topic, record.partition))
+        tp = TopicPartition(record.topic, record.partition)
+        offsets = self._offsets.partition(tp)
+        if not offsets.follows(record.offset):
+            log.info("%s: %s read again from offset %d", self.what, _names([tp]), record.offset)
+            offsets = self._offsets.restart(tp)
         offsets.received(record.offset)
         return _Settlement(self, record, offsets)
 
@@ -338,7 +342,7 @@ class KafkaSource(Source):
                 log.warning("%s: commit failed: %s", self.what, translate(exc, "commit"))
                 return
             self._offsets.committed(commits)
-            self.commits.append({(tp.topic, tp.partition): o for tp, o in commits.items()})
+            self.committed.update({(tp.topic, tp.partition): o for tp, o in commits.items()})
 
     async def revoked(self, partitions: Sequence[TopicPartition]) -> None:
         """A rebalance takes ``partitions`` away: settle, commit, then forget them."""
