@@ -16,6 +16,7 @@ How aiokafka errors are classified::
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -137,6 +138,7 @@ class KafkaConnectionConfig(ComponentConfig):
         return f"SASL_{tls or 'PLAINTEXT'}"
 
 
+@functools.cache
 def aiokafka() -> Any:
     """The aiokafka package, or a one-line error naming the extra to install."""
     try:

@@ -156,8 +156,12 @@ class KafkaSink(Sink):
 
     async def close(self) -> None:
         producer, self._producer = self._producer, None
-        if producer is not None:
+        if producer is None:
+            return
+        try:
             await producer.stop()  # flushes what is still batched
+        except Exception as exc:  # the sends it could not flush failed on their own
+            log.warning("kafka sink to '%s': stopping the producer: %s", self.config.topic, exc)
 
     async def send(self, message: Message) -> None:
         producer = self._producer

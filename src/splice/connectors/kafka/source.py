@@ -228,9 +228,7 @@ class KafkaSource(Source):
         return None
 
     def _track(self, record: ConsumerRecord) -> _Settlement:
-        from aiokafka import TopicPartition  # type: ignore[import-untyped, unused-ignore]
-
-        tp = TopicPartition(record.topic, record.partition)
+        tp = _tp(record)
         offsets = self._offsets.partition(tp)
         if not offsets.follows(record.offset):
             log.info("%s: %s read again from offset %d", self.what, _names([tp]), record.offset)
@@ -357,9 +355,7 @@ class KafkaSource(Source):
 
 
 def _tp(record: ConsumerRecord) -> TopicPartition:
-    from aiokafka import TopicPartition  # type: ignore[import-untyped, unused-ignore]
-
-    return TopicPartition(record.topic, record.partition)
+    return aiokafka().TopicPartition(record.topic, record.partition)
 
 
 class _Settlement:
