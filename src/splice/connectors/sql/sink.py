@@ -1,7 +1,8 @@
-"""``sql`` sink: insert, upsert or run a parameterised statement, one transaction a message.
+"""``sql`` sink: insert, upsert or run a parameterised statement, in transactions.
 
 The body is an object (one row) or an array of objects (rows written in one transaction);
-JSON bytes are parsed. ``send`` returns once the transaction committed.
+JSON bytes are parsed. ``send`` returns once the transaction committed. Messages sent while
+a transaction is being written share the next one (group commit, see ``_batch.py``).
 
 - ``table`` (+ ``columns``): INSERT. ``columns`` maps each column to a field name or a
   JSONata expression over the row (a list means columns named like the fields; absent,
@@ -30,6 +31,7 @@ from pydantic import Field, field_validator, model_validator
 from splice.components.context import Context
 from splice.components.interfaces import Sink
 from splice.components.spec import ComponentSpec
+from splice.connectors.sql._batch import GroupCommit
 from splice.connectors.sql._database import (
     IDENTIFIER,
     SqlConnectionConfig,
@@ -45,12 +47,14 @@ from splice.message import Message
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
-    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine
     from sqlalchemy.sql.base import Executable
 
 __all__ = ["SPEC", "SqlSink", "SqlSinkConfig"]
 
 _PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
+MAX_BATCH_ROWS = 1000
+"""Most rows in one transaction when several messages are written together."""
 
 
 class SqlSinkConfig(SqlConnectionConfig):
@@ -116,6 +120,8 @@ class SqlSink(Sink):
         self._table: Table | None = None
         self._extract = _extractors(config.columns)
         self._parameters = sorted(set(_PARAMETER.findall(config.statement or "")))
+        self._batches = GroupCommit(self._write_rows, max_rows=MAX_BATCH_ROWS)
+        self._statements: dict[tuple[str, tuple[str, ...]], Executable] = {}
 
     async def open(self) -> None:
         if self._engine is not None:
@@ -144,6 +150,7 @@ class SqlSink(Sink):
             raise ConfigError.at("<flow>", 0, 0, f"{where} has no column {', '.join(unknown)}")
 
     async def close(self) -> None:
+        await self._batches.drain()
         engine, self._engine = self._engine, None
         if engine is not None:
             await engine.dispose()
@@ -152,26 +159,35 @@ class SqlSink(Sink):
         if self._engine is None:
             raise NotConnected("sql sink is not open")
         rows = [self._row(record) for record in _records(message)]
-        if not rows:
-            return
+        if rows:
+            await self._batches.submit(rows)
+
+    async def _write_rows(self, rows: list[dict[str, Any]]) -> None:
+        """One transaction; rows in a run with the same columns go in one executemany."""
+        if self._engine is None:
+            raise NotConnected("sql sink is not open")
         try:
             async with self._engine.begin() as conn:
-                await self._write(conn, rows)
+                for columns, run in _runs(rows):
+                    await conn.execute(self._statement(conn.dialect.name, columns), run)
         except Exception as exc:
             raise translate(exc, f"sql sink: writing {self.config.table or 'statement'}") from exc
 
-    async def _write(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-        statement = self._statement(conn.dialect.name, rows)
-        await conn.execute(statement, rows)
+    def _statement(self, dialect: str, columns: tuple[str, ...]) -> Executable:
+        key = (dialect, columns)
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = self._build_statement(dialect, columns)
+        return statement
 
-    def _statement(self, dialect: str, rows: list[dict[str, Any]]) -> Executable:
+    def _build_statement(self, dialect: str, columns: tuple[str, ...]) -> Executable:
         from sqlalchemy import text
 
         if self._table is None:
             return text(self.config.statement or "")
         if self.config.on_conflict is None:
             return self._table.insert()
-        return _upsert(self._table, dialect, self.config.on_conflict, list(rows[0]))
+        return _upsert(self._table, dialect, self.config.on_conflict, list(columns))
 
     def _row(self, record: dict[str, Any]) -> dict[str, Any]:
         if self._table is None:
@@ -212,6 +228,18 @@ def _upsert(table: Table, dialect: str, keys: list[str], columns: list[str]) -> 
     mysql = mysql_insert(table)
     names = updates or keys[:1]  # nothing to update: a no-op assignment
     return mysql.on_duplicate_key_update({c: mysql.inserted[c] for c in names})
+
+
+def _runs(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], list[dict[str, Any]]]]:
+    """Consecutive rows with the same columns, in order (a later upsert must win)."""
+    runs: list[tuple[tuple[str, ...], list[dict[str, Any]]]] = []
+    for row in rows:
+        columns = tuple(row)
+        if runs and runs[-1][0] == columns:
+            runs[-1][1].append(row)
+        else:
+            runs.append((columns, [row]))
+    return runs
 
 
 def _extractors(columns: dict[str, str] | list[str] | None) -> dict[str, Extract] | None:
