@@ -15,6 +15,9 @@ from typing import Any
 
 __all__ = ["Hop", "Message", "new_id"]
 
+_ENCODED = (bytes, bytearray, memoryview)
+"""A tuple, not ``bytes | bytearray | memoryview``: that union would be built at every call."""
+
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
@@ -84,7 +87,7 @@ class Message:
 
     @property
     def is_encoded(self) -> bool:
-        return isinstance(self.body, bytes | bytearray | memoryview)
+        return isinstance(self.body, _ENCODED)
 
     def derive(self, body: Any, *, content_type: str | None = None) -> Message:
         """A child message: new id, same correlation id, headers and lineage copied."""

@@ -29,7 +29,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from splice.errors import CodecError
 
-__all__ = ["element_to_value", "value_to_element"]
+__all__ = ["element_to_value", "value_to_element", "value_to_text"]
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 Scope = dict[str | None, str]
@@ -93,14 +93,28 @@ def value_to_element(
 
     Arrays nested directly in arrays are written as repeated ``item`` elements.
     """
-    if not scope:
+    if not scope and (text := value_to_text(name, value, item=item)) is not None:
         try:
-            parts: list[str] = []
-            _write_plain(parts, name, value, item)
-            return etree.fromstring("".join(parts).encode(), _PARSER)
-        except (_NotPlain, ValueError, RecursionError, etree.LxmlError):
-            pass  # the full writer below handles namespaces and names the bad key's path
+            return etree.fromstring(text.encode(), _PARSER)
+        except etree.LxmlError:
+            pass  # e.g. nested deeper than libxml2 parses
     return _Writer(item).build(None, name, value, scope or {}, name)
+
+
+def value_to_text(name: str, value: Any, *, item: str = "item") -> str | None:
+    """The element ``name`` holding ``value`` as XML text, exactly as lxml would write it.
+
+    ``None`` when the fast writer does not cover the data (namespaces, values that are no
+    text, names or characters XML cannot hold): :func:`value_to_element` then builds it, or
+    raises the error naming the key path.
+    """
+    parts: list[str] = []
+    try:
+        _write_plain(parts, name, value, item)
+    except (_NotPlain, ValueError, RecursionError):
+        return None
+    text = "".join(parts)
+    return None if _NOT_XML.search(text) else text
 
 
 class _Writer:
@@ -184,20 +198,23 @@ def _scalar(value: Any, path: str) -> str:
     )
 
 
-# -- the fast path: data without namespaces, written as text and parsed by libxml2 --------
+# -- the fast path: data without namespaces, written as text (and parsed by libxml2) ------
 #
 # Building an lxml tree costs about a microsecond per element; writing the same document as
-# text and letting libxml2 parse it costs a fraction of that. The text is escaped exactly as
-# lxml serialises, names are checked by lxml itself (once each), and anything unusual
-# (namespaces, a value that is no text, a character XML cannot hold) is left to _Writer,
-# which builds the same document or raises the error naming the key path.
+# text costs a fraction of that, and letting libxml2 parse it back little more. The text is
+# escaped exactly as lxml serialises, names are checked by lxml itself (once each), and
+# anything unusual (namespaces, a value that is no text, a character XML cannot hold) is
+# left to _Writer, which builds the same document or raises the error naming the key path.
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 _NAMES: dict[str, bool] = {}
+_SEQUENCES = (list, tuple)
 _ROLES: dict[str, str] = {}
 _MAX_NAMES = 4096
 _TEXT_SPECIAL = re.compile(r"[&<>\r]")
 _ATTRIBUTE_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character XML 1.0 cannot hold (lxml refuses it too)."""
 
 
 def _escape_text(text: str) -> str:
@@ -227,7 +244,7 @@ def _write_plain(parts: list[str], name: str, value: Any, item: str) -> None:
         raise _NotPlain
     if isinstance(value, dict):
         _write_plain_object(parts, name, value, item)
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, _SEQUENCES):
         parts.append(f"<{name}>")
         start = len(parts)
         for each in value:
@@ -265,7 +282,7 @@ def _write_plain_object(parts: list[str], name: str, value: dict[Any, Any], item
             parts.append(f"<{key}>{child}</{key}>")
         elif kind is float:
             parts.append(f"<{key}>{child!r}</{key}>")
-        elif isinstance(child, list | tuple):
+        elif isinstance(child, _SEQUENCES):
             for each in child:
                 _write_plain(parts, key, each, item)
         else:
