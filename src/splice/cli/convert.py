@@ -10,10 +10,11 @@ whole document instead (keeping the root). Output ends with a newline. Exit code
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, cast
+from typing import IO, Annotated, Any, BinaryIO, cast
 
 import typer
 from ruamel.yaml import YAML
@@ -25,6 +26,8 @@ from splice.components.registry import UnknownComponent
 from splice.errors import ConfigError, SpliceError
 
 __all__ = ["convert_command", "parse_options"]
+
+_BUFFER = 1 << 20
 
 
 @app.command("convert")
@@ -55,6 +58,7 @@ def convert_command(
         out = _open(stack, str(output) if output else "-", "wb", str(output))
         try:
             _convert(source, target, inp, out)
+            out.flush()
         except SpliceError as error:
             fail(f"{name}: {error}", EXIT_BAD_INPUT)
         except OSError as error:
@@ -64,7 +68,11 @@ def convert_command(
 def _convert(source: Codec, target: Codec, inp: BinaryIO, out: BinaryIO) -> None:
     same_document = source.name == target.name and not source.records_keep_document
     if source.supports_records and target.supports_records and not same_document:
-        target.write_records(source.iter_decode(inp), out)
+        records = source.iter_decode(inp)
+        try:
+            target.write_records(records, out)
+        finally:
+            getattr(records, "close", lambda: None)()  # while its input is still open
         return
     encoded = target.encode(source.decode(inp.read()))
     out.write(encoded if encoded.endswith(b"\n") or not encoded else encoded + b"\n")
@@ -100,9 +108,27 @@ def _scalar(raw: str) -> Any:
 
 
 def _open(stack: ExitStack, path: str, mode: str, name: str) -> BinaryIO:
+    """A file, or stdin/stdout, with a large buffer: record by record I/O stays cheap."""
     if path == "-":
-        return cast(BinaryIO, sys.stdin.buffer if mode == "rb" else sys.stdout.buffer)
+        return _standard(stack, sys.stdin if mode == "rb" else sys.stdout, mode)
     try:
-        return cast(BinaryIO, stack.enter_context(open(path, mode)))
+        return cast(BinaryIO, stack.enter_context(open(path, mode, buffering=_BUFFER)))
     except OSError as error:
         fail(f"cannot {'read' if mode == 'rb' else 'write'} {name}: {error.strerror or error}")
+
+
+def _standard(stack: ExitStack, stream: Any, mode: str) -> BinaryIO:
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a test runner: no descriptor
+        return cast(BinaryIO, stream.buffer)
+    stream.flush()
+    handle = open(descriptor, mode, buffering=_BUFFER, closefd=False)  # noqa: SIM115 - closed quietly
+    stack.callback(_close_quietly, handle)
+    return cast(BinaryIO, handle)
+
+
+def _close_quietly(handle: IO[Any]) -> None:
+    """After an error was reported: a reader gone away (a closed pipe) is no second error."""
+    with contextlib.suppress(OSError):
+        handle.close()
