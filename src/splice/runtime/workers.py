@@ -270,8 +270,8 @@ class Supervisor:
         while True:
             process = await self._start(slot)
             code = await self._wait(process)
-            if self._stopping.is_set():
-                return code
+            if self._stopping.is_set():  # killed by the signal before it could handle it: fine
+                return 0 if code in (-signal.SIGTERM, -signal.SIGINT) else code
             if not await self._pause_after_crash(slot, code):
                 return 1 if self._failed else 0
 
@@ -284,7 +284,12 @@ class Supervisor:
             env[INHERITED_FD] = str(self._socket.fileno())
             fds = (self._socket.fileno(),)
         command = [sys.executable, "-m", "splice.runtime.workers", json.dumps(asdict(self.plan))]
-        process = await asyncio.create_subprocess_exec(*command, env=env, pass_fds=fds)
+        # A session of its own: signals reach a worker from the supervisor only (a Ctrl-C is
+        # one orderly drain, a closed terminal does not hang it up), and where the kernel
+        # shares CPU time by session (autogroup), each worker counts as one.
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, pass_fds=fds, start_new_session=True
+        )
         slot.process, slot.started = process, time.monotonic()
         log.info("worker %d started (pid %d)", slot.index, process.pid)
         return process
