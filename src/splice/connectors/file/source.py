@@ -8,6 +8,9 @@ whose lock it can take (a crash) and delivers them again. Settling moves the fil
 ack to ``done/`` (or deletes it), a bad message to ``failed/`` with a ``.error`` sidecar,
 any other failure back to the inbox to be retried. A move never overwrites: a name already
 taken gets a ``.1``, ``.2``... suffix before its extension.
+
+With ``records: <codec>`` each record of a file is its own decoded message, read in
+constant memory, and the file is settled once all of them are (see ``_records``).
 """
 
 from __future__ import annotations
@@ -22,16 +25,17 @@ import os
 import shutil
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
 from splice.components.spec import ComponentConfig, ComponentSpec
+from splice.connectors.file._records import FileRecords, RecordReader, check_records_codec
 from splice.errors import MessageError
 from splice.message import Message, new_id
 from splice.types import Duration
@@ -69,6 +73,23 @@ class FileSourceConfig(ComponentConfig):
     max_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="Larger files go to `failed` with a `.error` note."
     )
+    records: str | None = Field(
+        None,
+        description="Deliver each record of a file as its own decoded message, read in "
+        "constant memory with this codec (csv, jsonl, xml, x12, edifact, avro); the file is "
+        "settled once every record is, and `max_bytes` does not apply.",
+    )
+    records_options: dict[str, Any] = Field(
+        default_factory=dict, description="Options of the `records` codec."
+    )
+
+    @model_validator(mode="after")
+    def _records_codec(self, info: ValidationInfo) -> FileSourceConfig:
+        if self.records is not None:
+            check_records_codec(self.records, self.records_options, info)
+        elif self.records_options:
+            raise ValueError("'records_options' needs 'records'")
+        return self
 
 
 SPEC = ComponentSpec(
@@ -108,6 +129,11 @@ class FileSource(Source):
         self._not_before: dict[str, float] = {}
         self._ids: OrderedDict[tuple[str, int, int], str] = OrderedDict()
         """A file given back and claimed again keeps its message id (poison detection)."""
+        self._codec = None
+        if config.records is not None:
+            from splice.steps.decode import build_codec
+
+            self._codec = build_codec(config.records, config.records_options, context)
 
     async def open(self) -> None:
         self._reclaimed = await asyncio.to_thread(self._prepare)
@@ -122,20 +148,20 @@ class FileSource(Source):
         for path in self._reclaimed:
             if self._closed.is_set():
                 return
-            delivery = await _attempt(self._load, path)
-            if delivery is not None:
-                self._pending += 1
-                yield delivery
+            async with contextlib.aclosing(self._deliver(path, path.name)) as file:
+                async for delivery in file:
+                    yield delivery
         while not self._closed.is_set():
             took = False
             for name in await _attempt(self._scan) or []:
                 if self._closed.is_set():
                     return
-                delivery = await _attempt(self._take, name)
-                if delivery is not None:
+                claimed = await _attempt(self._take, name)
+                if claimed is not None:
                     took = True
-                    self._pending += 1
-                    yield delivery
+                    async with contextlib.aclosing(self._deliver(claimed, name)) as file:
+                        async for delivery in file:
+                            yield delivery
             if not took:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closed.wait(), self._config.poll_interval)
@@ -165,7 +191,7 @@ class FileSource(Source):
                         names.append(name)
         return sorted(names)
 
-    def _take(self, name: str) -> Delivery | None:
+    def _take(self, name: str) -> Path | None:
         """Claim one file by renaming it; None when another source was faster."""
         target = _free_name(self._claims.folder, name)
         try:
@@ -173,27 +199,81 @@ class FileSource(Source):
         except FileNotFoundError:
             return None
         self._not_before.pop(name, None)
-        return self._load(target, name)
+        return target
 
-    def _load(self, claimed: Path, name: str | None = None) -> Delivery | None:
-        name = name or claimed.name
+    async def _deliver(self, claimed: Path, name: str) -> AsyncGenerator[Delivery, None]:
+        if self._codec is not None:
+            async with contextlib.aclosing(self._deliver_records(claimed, name)) as records:
+                async for delivery in records:
+                    yield delivery
+            return
+        whole = await _attempt(self._load, claimed, name)
+        if whole is not None:
+            self._pending += 1
+            yield whole
+
+    def _load(self, claimed: Path, name: str) -> Delivery | None:
         stat = claimed.stat()
         if stat.st_size > self._config.max_bytes:
             self._refuse(claimed, name, f"file is {stat.st_size} bytes, over max_bytes")
             return None
-        mtime = datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()
         message = Message(
             id=self._id_for((name, stat.st_size, stat.st_mtime_ns)),
             body=claimed.read_bytes(),
-            headers={
-                "file.name": name,
-                "file.path": str(self._inbox / name),
-                "file.size": str(stat.st_size),
-                "file.mtime": mtime,
-            },
+            headers=self._headers(name, stat),
             content_type=self._config.content_type or guess_content_type(name),
         )
         return Delivery(message, self._acker(claimed, name), self._nacker(claimed, name))
+
+    def _headers(self, name: str, stat: os.stat_result) -> dict[str, str]:
+        return {
+            "file.name": name,
+            "file.path": str(self._inbox / name),
+            "file.size": str(stat.st_size),
+            "file.mtime": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(),
+        }
+
+    async def _deliver_records(self, claimed: Path, name: str) -> AsyncGenerator[Delivery, None]:
+        """One delivery per record; the file is settled by ``_settle_records`` once all are."""
+        assert self._codec is not None
+        records = FileRecords(claimed, name, self._settle_records)
+        self._pending += 1
+        reader: RecordReader | None = None
+        index = 0
+        try:
+            records.headers = self._headers(name, await asyncio.to_thread(claimed.stat))
+            reader = await asyncio.to_thread(RecordReader, self._codec, claimed)
+            while records.failure is None and not self._closed.is_set():
+                batch, last = await asyncio.to_thread(reader.batch)
+                for position, record in enumerate(batch, start=1):
+                    if self._closed.is_set():
+                        return  # the file goes back, to be read again
+                    delivery = records.delivery(record, index, self._codec.content_type)
+                    index += 1
+                    if last and position == len(batch):
+                        records.last_read()
+                    yield delivery
+                if last:
+                    records.complete = True
+                    return
+        except MessageError as error:  # the codec cannot read past some record
+            records.refuse(error.code, str(error))
+        except OSError as error:
+            log.warning("file source: %s", error)
+            records.failure = error
+        finally:
+            if reader is not None:
+                await asyncio.to_thread(reader.close)
+            await records.ended()
+
+    async def _settle_records(self, records: FileRecords) -> None:
+        outcome, claimed, name = records.outcome(), records.claimed, records.name
+        if outcome == "refuse" and records.refusal is not None:
+            code, reason = records.refusal
+            await self._settle(lambda c, n: self._refuse(c, n, reason, code), claimed, name)
+        else:
+            action = self._finish if outcome == "finish" else self._give_back
+            await self._settle(action, claimed, name)
 
     def _id_for(self, key: tuple[str, int, int]) -> str:
         message_id = self._ids.pop(key, None) or new_id()
