@@ -56,7 +56,7 @@ class FlowRunner:
         self.source_path = source_path
         self.pipeline = pipeline
         self.max_in_flight = max_in_flight
-        self._slots = asyncio.Semaphore(max_in_flight)
+        self._slots = _Slots(max_in_flight)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._pump_task: asyncio.Task[None] | None = None
         self._source_closed = False
@@ -264,6 +264,35 @@ class FlowRunner:
                 await component.close()
             except Exception:
                 log.exception("flow '%s': closing %s failed", self.name, type(component).__name__)
+
+
+class _Slots:
+    """Free places for messages in flight, awaited by one task (the pump).
+
+    An :class:`asyncio.Semaphore` does the same for any number of waiters, and its
+    ``acquire`` scans them every time (4% of a small synchronous request).
+    """
+
+    __slots__ = ("_waiter", "free")
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def acquire(self) -> None:
+        while self.free <= 0:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        self.free -= 1
+
+    def release(self) -> None:
+        self.free += 1
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 def _as_received(message: Message) -> Message:
