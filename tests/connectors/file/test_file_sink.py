@@ -132,3 +132,22 @@ async def test_append_without_newline_writes_records_as_they_are(tmp_path: Path)
     for part in (b"ab", b"cd\n"):
         await sink.send(Message(part))
     assert (tmp_path / "outbox" / "raw.txt").read_bytes() == b"abcd\n"
+
+
+@pytest.mark.parametrize(("fsync", "synced"), [(True, True), (False, False)])
+async def test_fsync_false_writes_the_same_files_without_flushing_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool, synced: bool
+) -> None:
+    calls: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real_fsync(fd))
+    appender = make_sink(tmp_path, name="log.jsonl", mode="append", fsync=fsync)
+    writer = make_sink(tmp_path, name="one.json", fsync=fsync)
+    for sink in (appender, writer):
+        await sink.open()
+    for n in range(3):
+        await appender.send(Message(b'{"n": %d}' % n))
+    await writer.send(Message(b'{"n": 9}'))
+    assert (tmp_path / "outbox" / "log.jsonl").read_bytes() == b'{"n": 0}\n{"n": 1}\n{"n": 2}\n'
+    assert (tmp_path / "outbox" / "one.json").read_bytes() == b'{"n": 9}'
+    assert bool(calls) is synced
