@@ -128,11 +128,15 @@ async def connect(
 
     import aiormq
 
-    connection = aiormq.Connection(config.full_url())
+    from splice.connectors.amqp._transport import FRAMES, new_connection
+
+    connection = new_connection(config.full_url())
     try:
         async with asyncio.timeout(config.connect_timeout):
             await connection.connect()
-            channel = await connection.channel(publisher_confirms=confirms)
+            channel = await connection.channel(
+                publisher_confirms=confirms, frame_buffer_size=FRAMES
+            )
             if prefetch is not None:
                 await channel.basic_qos(prefetch_count=prefetch)
             await declare(channel, config.declare)
