@@ -5,16 +5,25 @@ Streaming check: both conversions run again on a file 10x larger (BENCH_CSV_MULT
 streaming path has about the same peak RSS. ``splice convert`` is used when the CLI has it;
 otherwise the same codec path (csv iter_decode -> write_records) runs through
 bench/scenarios/csv_peers/convert_codecs.py and the scenario says so.
+
+Flow: the first BENCH_CSV_FLOW_ROWS rows (default 50,000; 0 skips it) go through a flow,
+file source ``records: csv`` -> ``encode: jsonl`` -> file sink append (``fsync: false``), run
+by an engine in a child process (``csv_batch.py flow PROJECT``): rows/s once the engine
+runs (and with its start), and peak RSS. Every record is a message through the runtime, so
+this measures the runtime's per-message cost; memory must stay flat.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import random
 import resource
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -69,6 +78,15 @@ def generate(path: Path, rows: int) -> Path:
     return path
 
 
+FLOW_ROWS = int(os.environ.get("BENCH_CSV_FLOW_ROWS", "50000"))
+FLOW = """\
+integration: csv-batch
+source: {file: {path: inbox, poll_interval: 50ms, records: csv}}
+steps:
+  - encode: jsonl
+sinks:
+  out: {file: {path: out, name: "{headers[file.name]}.jsonl", mode: append, fsync: false}}
+"""
 MEMORY_CAP = int(os.environ.get("BENCH_MEMORY_CAP_GB", "8")) << 30
 
 
@@ -171,6 +189,13 @@ def run() -> dict[str, Any]:
         except Exception as error:
             runs[key] = {"error": str(error)}
             log(f"csv -> {fmt} {BIG}x failed: {error}")
+    if FLOW_ROWS:
+        try:
+            runs["flow"] = flow(small, min(FLOW_ROWS, ROWS))
+            log(_flow_note(runs["flow"]))
+        except Exception as error:
+            runs["flow"] = {"error": str(error)}
+            log(f"flow failed: {error}")
     by_format = {
         fmt: _streams(runs.get(fmt, {}), runs.get(f"{fmt}-{BIG}x", {})) for fmt in ("jsonl", "xml")
     }
@@ -188,9 +213,8 @@ def run() -> dict[str, Any]:
         f"runs are capped at {MEMORY_CAP >> 30} GB address space",
         "rows/s exclude the process start-up (median of 3 conversions of an empty file, "
         f"{startup['jsonl']:.1f}s)",
-        "no peer for this scenario; not run through a flow (the file source delivers a file as "
-        "one message of at most max_bytes, so a flow holds the whole file: see the file "
-        "connector guide)",
+        _flow_note(runs.get("flow", {})),
+        "no peer for this scenario",
     ]
     return {
         "id": ID,
@@ -227,5 +251,80 @@ def _note(fmt: str, one: dict[str, Any], big: dict[str, Any], streams: bool | No
     )
 
 
+def flow(src: Path, rows: int) -> dict[str, Any]:
+    """The first ``rows`` rows through a records flow, in a pinned child process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        (project / "splice.yaml").write_text("")
+        (project / "flows").mkdir()
+        (project / "flows" / "csv-batch.yaml").write_text(FLOW)
+        (project / "inbox").mkdir()
+        with src.open() as whole, (project / "inbox" / "orders.csv").open("w") as part:
+            part.writelines(itertools.islice(whole, rows + 1))
+        cmd = [VENV_PY, str(Path(__file__).resolve()), "flow", str(project)]
+        start = time.perf_counter()
+        with tempfile.TemporaryFile() as err:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BENCH), *sys.path])}
+            proc = subprocess.Popen(
+                pinned(cmd, SERVER_CORE),
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=env,
+                preexec_fn=_cap_memory,
+            )
+            assert proc.stdout is not None
+            report = proc.stdout.read()
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+            err.seek(0)
+            stderr = err.read().decode(errors="replace")
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"flow failed: {stderr[-500:]}")
+        written = sum(1 for _ in (project / "out" / "orders.csv.jsonl").open())
+    running = json.loads(report)["seconds"]
+    return {
+        "rows": rows,
+        "written": written,
+        "seconds": seconds,
+        "running_s": running,
+        "rows_per_s": rows / running,
+        "rows_per_s_with_startup": rows / seconds,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def _flow_note(result: dict[str, Any]) -> str:
+    if "rows_per_s" not in result:
+        return f"flow: {result.get('error', 'skipped (BENCH_CSV_FLOW_ROWS=0)')}"
+    return (
+        f"flow (file records: csv -> encode jsonl -> file append, fsync off): "
+        f"{result['rows_per_s']:,.0f} rows/s over {result['rows']:,} rows once the engine runs "
+        f"({result['rows_per_s_with_startup']:,.0f} with its start), peak RSS "
+        f"{result['peak_rss_mb']:.0f} MB, {result['written']:,} lines written"
+    )
+
+
+async def _run_flow(project: Path) -> None:
+    """Child process: run the project's engine until its one file is done."""
+    from splice.config import load_project
+    from splice.runtime.engine import Engine
+
+    engine = Engine(load_project(project))
+    await engine.start()
+    started = time.perf_counter()
+    inbox = project / "inbox"
+    try:
+        while not (inbox / "done" / "orders.csv").exists():
+            if (inbox / "failed").exists() and any((inbox / "failed").iterdir()):
+                raise SystemExit(f"the file was refused: {list((inbox / 'failed').iterdir())}")
+            await asyncio.sleep(0.05)
+        print(json.dumps({"seconds": time.perf_counter() - started}))
+    finally:
+        await engine.stop()
+
+
 if __name__ == "__main__":
-    print(json.dumps(run(), indent=2))
+    if sys.argv[1:2] == ["flow"]:
+        asyncio.run(_run_flow(Path(sys.argv[2])))
+    else:
+        print(json.dumps(run(), indent=2))
