@@ -98,6 +98,7 @@ def test_text_rows_and_no_records() -> None:
         ({"bad name": "x"}, "root.item[1].bad name"),
         ({"a": "\x00"}, "root.item[1].a"),
         ({"a": {"b": object()}}, "root.item[1].a.b"),
+        ({1: "x"}, "root.item[1]"),
     ],
 )
 def test_a_record_that_cannot_be_xml_names_its_place(record: Any, path: str) -> None:

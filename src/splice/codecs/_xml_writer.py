@@ -108,7 +108,7 @@ class RecordWriter:
     def _template(self, keys: tuple[str, ...]) -> str | None:
         """Text with ``%s`` where each value goes, made by lxml; None if keys need the slow path."""
         template = None
-        if all(_TEMPLATE_KEY.fullmatch(key) for key in keys):
+        if all(isinstance(key, str) and _TEMPLATE_KEY.fullmatch(key) for key in keys):
             tokens = [_TOKEN.format(n) for n in range(len(keys))]
             try:
                 text = self._element(dict(zip(keys, tokens, strict=True)), 0)
