@@ -147,3 +147,30 @@ async def test_the_clock_re_arms_for_the_running_steps_deadline() -> None:
 
     assert clock.expired()
     clock.close()
+
+
+class SyncOnceOpen(Step):
+    """Offers process_sync only once open (as a step wrapping another may)."""
+
+    def __init__(self) -> None:
+        self.sync_calls = 0
+
+    async def open(self) -> None:
+        self.process_sync = self._now
+
+    async def process(self, message: Message) -> list[Message]:
+        raise AssertionError("process_sync should have been called")
+
+    def _now(self, message: Message) -> list[Message]:
+        self.sync_calls += 1
+        return [message]
+
+
+async def test_process_sync_is_looked_up_after_the_steps_are_open() -> None:
+    step = SyncOnceOpen()
+    flow = pipeline(step, timeout=1.0)
+    await flow.steps[0].step.open()
+
+    await flow.run(Message(body={}))
+
+    assert step.sync_calls == 1

@@ -8,9 +8,9 @@ component it happened in, so that the source delivery can be settled accordingly
 
 The hot path is kept lean: a step under a time limit (:class:`TimedStep`) is run by one
 :class:`~splice.runtime.timeouts.StepClock` per message instead of a timer per step, and a
-step that never waits may offer ``process_sync(message) -> list[Message]``, which is then
-called directly, without a coroutine (no time limit applies to it: code that never awaits
-cannot be interrupted by one anyway).
+step that never waits may offer ``process_sync(message) -> list[Message]`` (looked up at
+the first message, after ``open``), which is then called directly, without a coroutine (no
+time limit applies to it: code that never awaits cannot be interrupted by one anyway).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Pipeline:
         self.steps = tuple(steps)
         self.sinks = {bound.name: bound for bound in sinks}
         self._all_sinks = tuple(sinks)
-        self._runs = tuple(_Run.of(bound) for bound in self.steps)
+        self._runs: tuple[_Run, ...] | None = None
         self.hooks = {
             name: tuple(hook for _, s in self.inner_steps() if (hook := getattr(s, name, None)))
             for name in ("confirm", "release")
@@ -78,8 +78,11 @@ class Pipeline:
 
     async def run_from(self, start: int, messages: list[Message]) -> list[Message]:
         """Run ``messages`` through the steps from index ``start`` on, then the sinks."""
-        if start < len(self._runs):
-            messages = await self._run_steps(self._runs[start:], messages)
+        runs = self._runs
+        if runs is None:  # looked up once the steps are open: open() may offer process_sync
+            runs = self._runs = tuple(_Run.of(bound) for bound in self.steps)
+        if start < len(runs):
+            messages = await self._run_steps(runs[start:], messages)
             if not messages:
                 return []
         for out in messages:
