@@ -19,7 +19,7 @@ The source adds ``amqp.exchange``, ``amqp.routing_key`` and ``amqp.redelivered``
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -40,6 +40,7 @@ __all__ = [
     "Binding",
     "Declare",
     "ExchangeDeclaration",
+    "HeaderFilter",
     "QueueDeclaration",
     "connect",
     "declare",
@@ -184,11 +185,11 @@ def properties_for(
     persistent: bool,
     content_type: str | None,
     defaults: dict[str, str],
-    forward: Sequence[str] = ("*",),
+    forward: Callable[[str], bool],
 ) -> Basic.Properties:
     """AMQP properties for an outgoing message (see the module docstring).
 
-    ``forward`` holds the glob patterns of the message headers sent as AMQP headers.
+    ``forward`` says whether a message header is sent as an AMQP header (a HeaderFilter).
     """
     from pamqp.commands import Basic
 
@@ -197,7 +198,7 @@ def properties_for(
     for name, value in message.headers.items():
         if name in PROPERTY_HEADERS:
             extra[PROPERTY_HEADERS[name]] = value
-        elif _forwarded(name, forward):
+        elif forward(name):
             headers[name] = value
     return Basic.Properties(
         content_type=content_type,
@@ -208,6 +209,23 @@ def properties_for(
         message_type=extra.get("message_type"),
         app_id=extra.get("app_id"),
     )
+
+
+class HeaderFilter:
+    """Whether a message header is sent as an AMQP header: it matches one of ``patterns``
+    (globs), is not ``amqp.*`` and does not name a secret. Answers are kept per name."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        known = self._known.get(name)
+        if known is None:
+            known = _forwarded(name, self.patterns)
+            if len(self._known) < 4096:  # header names are few; a flood of new ones is not kept
+                self._known[name] = known
+        return known
 
 
 def _forwarded(name: str, patterns: Sequence[str]) -> bool:

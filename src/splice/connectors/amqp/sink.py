@@ -28,6 +28,7 @@ from splice.components.interfaces import Sink
 from splice.components.spec import ComponentSpec
 from splice.connectors.amqp._connection import (
     AmqpConnectionConfig,
+    HeaderFilter,
     connect,
     describe,
     properties_for,
@@ -100,6 +101,7 @@ class AmqpSink(Sink):
         self._channel: AbstractChannel | None = None
         self._connecting = asyncio.Lock()
         self._closed = False
+        self._forward = HeaderFilter(config.headers)
         self._defaults = {
             key: value
             for key, value in (("message_type", config.type), ("app_id", config.app_id))
@@ -121,7 +123,7 @@ class AmqpSink(Sink):
             persistent=self.config.persistent,
             content_type=content_type,
             defaults=self._defaults,
-            forward=self.config.headers,
+            forward=self._forward,
         )
         routing_key = self.config.routing_key
         if self.config.routing_key_header is not None:
