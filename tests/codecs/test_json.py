@@ -75,6 +75,8 @@ def test_long_digit_strings_stay_strings() -> None:
 def test_numbers_too_large_or_too_small_for_a_double_are_refused() -> None:
     with pytest.raises(CodecError, match="infinity"):
         codec.decode(b"[1e999]")
+    with pytest.raises(CodecError, match="infinity"):
+        codec.decode(b"[-2.5E+400]")
     with pytest.raises(CodecError, match="too small"):
         codec.decode(b"[1.5e-400]")
     assert codec.decode(b"[0e-999]") == [0.0]
