@@ -259,3 +259,17 @@ def test_bad_worker_counts_are_refused(project: Path) -> None:
     )
     assert done.returncode == 2
     assert "--workers must be a number from 1 to 256 or 'auto', not '0'" in done.stderr
+
+
+def test_workers_stop_when_the_supervisor_is_killed(start: Callable[..., Run]) -> None:
+    run = start()
+    pids = [run.worker_pid(0), run.worker_pid(1)]
+    run.wait_for(r"\[worker 1\] splice\.runtime: flow 'echo'")
+    run.wait_for(r"\[worker 0\] splice\.runtime: flow 'echo'")
+    run.process.kill()
+    run.process.wait(timeout=TIMEOUT)
+    deadline = time.monotonic() + TIMEOUT
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()], run.output()
+    assert run.output().count("the supervisor is gone: stopping") == 2

@@ -68,7 +68,7 @@ async def serve(
         if watch:
             tasks.append(asyncio.create_task(_watch(engine, stop, chosen, worker)))
         if worker is not None:
-            tasks.append(asyncio.create_task(_stop_when_orphaned(stop)))
+            tasks.append(asyncio.create_task(_stop_when_orphaned(stop, worker.supervisor)))
             tasks.append(asyncio.create_task(_publish_status(engine, worker)))
         await stop.wait()
         log.info("stopping: draining in-flight messages")
@@ -166,22 +166,28 @@ async def _publish_status(engine: Engine, worker: WorkerId) -> None:
         await asyncio.sleep(_PUBLISH_EVERY)
 
 
-async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+async def _stop_when_orphaned(stop: asyncio.Event, supervisor: int) -> None:
     """A worker whose supervisor died (SIGKILL) drains and stops rather than linger."""
     try:
-        parent = os.pidfd_open(os.getppid())
+        parent = os.pidfd_open(supervisor)
+    except ProcessLookupError:  # gone already
+        parent = -1
     except (AttributeError, OSError):  # not Linux >= 5.3: the worker outlives its parent
         return
     gone = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.add_reader(parent, gone.set)
+    if parent < 0 or os.getppid() != supervisor:  # reparented before the pidfd was open
+        gone.set()
+    else:
+        loop.add_reader(parent, gone.set)
     try:
         await gone.wait()
         log.warning("the supervisor is gone: stopping")
         stop.set()
     finally:
-        loop.remove_reader(parent)
-        os.close(parent)
+        if parent >= 0:
+            loop.remove_reader(parent)
+            os.close(parent)
 
 
 async def _watch(

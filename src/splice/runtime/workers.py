@@ -77,7 +77,7 @@ _FIRST_PAUSE, _LONGEST_PAUSE, _STABLE_AFTER = 0.5, 10.0, 60.0
 _HTTP_SOURCES = frozenset({"http", "soap"})
 _WATCHED = {("flows",), ("systems",), ("schemas",), ("lookups",)}
 WORKER = "SPLICE_WORKER"
-"""Environment variable of a worker process: ``index/count``."""
+"""Environment variable of a worker process: ``index/count/supervisor pid``."""
 STATUS_DIR = "SPLICE_STATUS_DIR"
 """Environment variable of a worker process: the folder where every worker leaves its
 status snapshot each second, so that any one of them can answer for all."""
@@ -90,21 +90,22 @@ runtime does not import."""
 
 @dataclass(frozen=True)
 class WorkerId:
-    """Worker ``index`` (0 to ``count - 1``) of ``count``."""
+    """Worker ``index`` (0 to ``count - 1``) of ``count``, started by process ``supervisor``."""
 
     index: int
     count: int
+    supervisor: int = 0
 
     @classmethod
     def from_env(cls) -> WorkerId | None:
         text = os.environ.get(WORKER)
         if not text:
             return None
-        index, _, count = text.partition("/")
-        return cls(int(index), int(count))
+        index, count, supervisor = [*text.split("/"), "0"][:3]
+        return cls(int(index), int(count), int(supervisor))
 
     def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
+        return f"{self.index}/{self.count}/{self.supervisor}"
 
 
 def configure_logging(level: str, worker: WorkerId | None = None) -> None:
@@ -277,7 +278,7 @@ class Supervisor:
 
     async def _start(self, slot: _Slot) -> asyncio.subprocess.Process:
         env = dict(os.environ)
-        env[WORKER] = f"{slot.index}/{self.plan.count}"
+        env[WORKER] = str(WorkerId(slot.index, self.plan.count, os.getpid()))
         env[STATUS_DIR] = self._status_dir
         fds: tuple[int, ...] = ()
         if self._socket is not None:
