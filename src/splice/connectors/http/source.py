@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from typing import Literal, cast
+from typing import Literal
 
 import orjson
 from pydantic import Field, field_validator
@@ -88,54 +88,50 @@ def http_server(context: Context) -> HttpServer:
     return context.shared.get("http.server", lambda: HttpServer(context.settings.http))
 
 
-_NOT_TAKEN = object()
-"""The outcome of a request the runtime never took, or could not journal: 503, retry safe."""
-
-
 class _Request:
-    """One request waiting to be pulled, then to be settled.
+    """One request waiting to be pulled, then (sync) to be settled.
 
-    ``pulled`` is None while it waits, True once the runtime took it, False if it never
-    will (closed, expired). ``outcome`` is the one future the caller waits on: the outputs
-    or the error (sync), True once journaled (accepted), ``_NOT_TAKEN``, or None when the
-    reply timed out after the runtime took it.
+    ``pulled`` is True once the runtime took it, False if it never will (closed, expired);
+    ``settled`` holds the outputs, the error, or None when the reply timed out.
     """
 
-    __slots__ = ("delivery", "outcome", "pulled")
+    __slots__ = ("accepted", "delivery", "pulled", "settled")
 
     def __init__(self, message: Message, loop: asyncio.AbstractEventLoop, sync: bool) -> None:
-        self.pulled: bool | None = None
-        self.outcome: asyncio.Future[object] = loop.create_future()
+        self.pulled: asyncio.Future[bool] = loop.create_future()
+        self.settled: asyncio.Future[Sequence[Message] | BaseException | None]
+        self.settled = loop.create_future()
+        self.accepted: asyncio.Future[bool] = loop.create_future()
         if sync:
-            self.delivery = Delivery(message, self._settle, self._settle, caller_waits=True)
+            self.delivery = Delivery(message, self._ack, self._nack, caller_waits=True)
         else:
             self.delivery = Delivery(message, nack=self._refuse, accept=self._accept)
 
-    def refuse(self) -> None:
-        """Never to be pulled (the source closed): 503."""
-        self.pulled = False
-        self._set(_NOT_TAKEN)
-
-    def expire(self) -> None:
-        """Reply timeout: not pulled yet -> 503 (never processed); pulled -> 504."""
-        if self.pulled is None:
-            self.refuse()
-        else:
-            self._set(None)
-
     async def _accept(self) -> None:
-        self._set(True)
+        if not self.accepted.done():
+            self.accepted.set_result(True)
 
     async def _refuse(self, error: BaseException) -> None:
         """Not journaled (the store is down): the caller is told to try again (503)."""
-        self._set(_NOT_TAKEN)
+        if not self.accepted.done():
+            self.accepted.set_result(False)
 
-    async def _settle(self, outcome: Sequence[Message] | BaseException) -> None:
-        self._set(outcome)
+    def expire(self) -> None:
+        """Reply timeout: not pulled yet -> 503 (never processed); pulled -> 504."""
+        if not self.pulled.done():
+            self.pulled.set_result(False)
+        elif not self.settled.done():
+            self.settled.set_result(None)
+        if not self.accepted.done():
+            self.accepted.set_result(False)
 
-    def _set(self, outcome: object) -> None:
-        if not self.outcome.done():
-            self.outcome.set_result(outcome)
+    async def _ack(self, outputs: Sequence[Message]) -> None:
+        if not self.settled.done():
+            self.settled.set_result(outputs)
+
+    async def _nack(self, error: BaseException) -> None:
+        if not self.settled.done():
+            self.settled.set_result(error)
 
 
 class HttpSource(Source):
@@ -175,8 +171,8 @@ class HttpSource(Source):
         while True:
             while self._waiting:
                 request = self._waiting.popleft()
-                if request.pulled is None:
-                    request.pulled = True
+                if not request.pulled.done():
+                    request.pulled.set_result(True)
                     yield request.delivery
             if self._closed:
                 return
@@ -193,8 +189,8 @@ class HttpSource(Source):
         for request in waiting:
             if isinstance(heir, HttpSource) and not heir._closed:
                 heir._enqueue(request)
-            elif request.pulled is None:
-                request.refuse()
+            elif not request.pulled.done():
+                request.pulled.set_result(False)
         self._wake()
 
     # -- the request side ----------------------------------------------------------------
@@ -227,14 +223,19 @@ class HttpSource(Source):
         return reply
 
     async def _reply(self, request: _Request) -> Reply:
-        outcome = await request.outcome
-        if outcome is _NOT_TAKEN:
+        if not await request.pulled:
             return problem.unavailable()
+        if not self._sync:
+            if not await request.accepted:
+                if request.pulled.done() and not request.settled.done():
+                    return problem.unavailable()
+                return problem.reply_timeout(self._timeout)
+            body = orjson.dumps({"id": request.delivery.message.id})
+            return Reply(202, body, "application/json")
+        outcome = await request.settled
         if outcome is None:
             return problem.reply_timeout(self._timeout)
-        if not self._sync:
-            return Reply(202, orjson.dumps({"id": request.delivery.message.id}), "application/json")
-        return _outcome(cast(Sequence[Message] | BaseException, outcome), self.config.status)
+        return _outcome(outcome, self.config.status)
 
 
 def _message(scope: Scope, headers: dict[str, str], body: bytes) -> Message:
