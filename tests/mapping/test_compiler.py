@@ -175,6 +175,13 @@ EXPRESSIONS = [
     # left to the interpreter
     "items^(>price).sku",
     "items^(kind, price).sku",
+    "items^(>kind)[0].sku",
+    "items^(tags).sku",
+    "items^(missing).sku",
+    "items^($count(tags)).(sku & price)",
+    "$sort(items.sku)^($)",
+    "[3, 1, 2]^($)",
+    "items.tags^($)",
     "items@$i.$i.sku",
     "items#$i.{'i': $i, 'sku': sku}",
     "items#$i[$i > 0].sku",
@@ -259,10 +266,17 @@ def test_quickstart_mappings_are_among_the_examples() -> None:
 
 
 def test_interpreted_parts_are_reported() -> None:
-    mapping = compile_mapping("items^(>price).sku")
-    assert [part.split(" at ")[0] for part in mapping.interpreted] == ["path", "sort"]
-    assert mapping.evaluate(DATA) == ["C", "B", "A"]
-    assert compile_mapping("items#$i.sku").interpreted == ("path at 0",)
+    mapping = compile_mapping("items#$i[$i > 0].sku")
+    assert mapping.interpreted == ("path at 0",)
+    assert mapping.evaluate(DATA) == ["B", "C"]
+    partial = compile_mapping("$substring(?, 0, 2)(s)")
+    assert [part.split(" at ")[0] for part in partial.interpreted] == ["partial"]
+
+
+def test_sorting_is_compiled() -> None:
+    mapping = compile_mapping("items^(>price, sku)[0].sku")
+    assert mapping.interpreted == ()
+    assert mapping.evaluate(DATA) == "C"
 
 
 def test_compiled_and_interpreted_are_different_engines() -> None:

@@ -16,8 +16,9 @@ Conformance comes from three rules:
   ``_eval`` runs that closure: interpreter code that evaluates a child (a builtin calling
   a lambda, a sort term, a transform pattern) gets the compiled child;
 - a node (or feature) this module does not compile - tuple streams (``@``, ``#``, ``%``),
-  sorting ``^``, transforms ``|...|``, partial application - gets a closure that runs the
-  interpreter on that node (``engine._interpret``); its children are still compiled.
+  transforms ``|...|``, partial application - gets a closure that runs the interpreter on
+  that node (``engine._interpret``); its children are still compiled. Sorting (``^``) runs
+  jsonata-python's sort with the compiled sort terms.
 
 :attr:`Compiler.fallbacks` lists the nodes left to the interpreter.
 """
@@ -289,7 +290,10 @@ class Compiler:
         for attr in ("steps", "expressions"):
             for child in getattr(node, attr, None) or ():
                 if isinstance(child, Symbol):
-                    self.compile(child)
+                    if child.type == "sort":  # a step never evaluated as a node
+                        self._compile_children(child)
+                    else:
+                        self.compile(child)
         if kind in ("function", "partial"):
             for child in node.arguments or ():
                 if not (child.type == "operator" and child.value == "?"):
@@ -418,7 +422,7 @@ class Compiler:
         if node.tuple is not None or node.seeking_parent:
             return None
         for step in steps:
-            if step.type in ("sort", "parent") or step.tuple is not None:
+            if step.type == "parent" or step.tuple is not None:
                 return None
             if step.focus is not None or step.index is not None or step.ancestor is not None:
                 return None
@@ -434,6 +438,9 @@ class Compiler:
         last = len(steps) - 1
         step_fns: list[Callable[[Any, Any], Any]] = []
         for index, step in enumerate(steps):
+            if step.type == "sort":
+                step_fns.append(self._sort_step(step))
+                continue
             fn = self.compile(step)
             if index == 0 and step.consarray:
                 step_fns.append(fn)
@@ -474,6 +481,23 @@ class Compiler:
                 raise
 
         return path
+
+    def _sort_step(self, step: Any) -> Fn:
+        """A ``^(...)`` step: jsonata-python's sort, comparing with the compiled terms."""
+        for term in step.terms:
+            self.compile(term.expression)
+        stages = step.stages
+        for stage in stages or ():
+            self.compile(stage.expr)
+        engine = self.engine
+
+        def sort(sequence: Any, env: Any) -> Any:
+            result = engine.evaluate_sort_expression(step, sequence, env)
+            if stages is not None:
+                result = engine.evaluate_stages(stages, result, env)
+            return result
+
+        return sort
 
     def _simple_path(self, node: Any, general: Fn) -> Fn | None:
         """``a.b.c`` (names only, optionally after one variable) walked through dicts."""
