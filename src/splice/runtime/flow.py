@@ -143,7 +143,7 @@ class FlowRunner:
         # a caller that waits keeps the message itself: no copy for the dead-letter queue
         original = None if delivery.caller_waits else _as_received(message)
         try:
-            entry = await self._journal(delivery)
+            entry = await self._journal(delivery) if delivery.needs_journal else None
         except Exception as error:
             self._slots.release()
             self._pause_for_store(error)
