@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -33,7 +33,9 @@ from splice.cli.app import EXIT_BAD_INPUT, EXIT_CONFIG, app, fail
 from splice.config import Project, load_project
 from splice.errors import ConfigError, SpliceError
 from splice.secrets import MASK, is_secret_key, mask
-from splice.store import DeadLetter, Store
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a dlq command runs
+    from splice.store import DeadLetter, Store
 
 __all__ = ["dlq", "parse_since"]
 
@@ -224,6 +226,8 @@ def _with_store(
     loaded = project or _load(directory)
 
     async def run() -> T:
+        from splice.store import Store
+
         store = await Store.open(loaded.settings.store, project_dir=loaded.dir)
         try:
             return await work(store)
@@ -248,6 +252,7 @@ def _get(directory: Path, letter_id: str, project: Project | None = None) -> Dea
 
 async def _replay(project: Project, letter_id: str | None, flow: str | None) -> tuple[int, int]:
     from splice.runtime.replay import replaying
+    from splice.store import Store
 
     store = await Store.open(project.settings.store, project_dir=project.dir)
     try:
