@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from splice.codecs.xmljson import value_to_element
+from splice.codecs.xmljson import value_to_element, value_to_text
 from splice.errors import CodecError
 
 __all__ = ["RecordWriter", "lxml_encoding"]
@@ -93,6 +93,8 @@ class RecordWriter:
         return self._element(record, index)
 
     def _element(self, record: Any, index: int) -> str:
+        if not self.pretty and (text := value_to_text(self.item, record, item=self.item)):
+            return text
         try:
             element = value_to_element(self.item, record, item=self.item)
         except CodecError as error:
