@@ -93,8 +93,8 @@ class RecordWriter:
         return self._element(record, index)
 
     def _element(self, record: Any, index: int) -> str:
-        if not self.pretty and (text := value_to_text(self.item, record, item=self.item)):
-            return text
+        if not self.pretty and (plain := value_to_text(self.item, record, item=self.item)):
+            return plain
         try:
             element = value_to_element(self.item, record, item=self.item)
         except CodecError as error:
