@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from splice.components import registry
@@ -83,3 +84,41 @@ async def test_a_group_completed_by_its_timeout_reaches_the_sinks(
     [combined] = sink.received
     assert combined.body == [{"order": "A", "line": 1}, {"order": "A", "line": 2}]
     assert combined.headers["aggregate.completed_by"] == "timeout"
+
+
+async def test_a_group_completed_by_size_whose_delivery_fails_is_dead_lettered_whole(
+    store: Store, tmp_path: Path
+) -> None:
+    aggregate = step("aggregate", {"key": "order", "size": 3}, store, tmp_path)
+    sink = RecordingSink()
+    sink.fail_with = TransientError("the SFTP server refuses writes")
+    source = MemorySource([Message({"order": "A", "n": n}) for n in range(3)])
+    flow = await run(source, [aggregate], sink, store)
+    try:
+        settlements = await source.wait_settled(3)
+        await eventually(lambda: store.dead_letters.count("orders"))
+    finally:
+        await flow.stop(1.0)
+    assert all(s.acked for s in settlements), "each message was safe in the store"
+    [letter] = await store.dead_letters.list("orders")
+    body = letter.message().body
+    lines = orjson.loads(body) if isinstance(body, bytes) else body
+    assert [line["n"] for line in lines] == [0, 1, 2]
+    assert await store.aggregations.open_groups("orders/steps[0].aggregate") == []
+
+
+async def test_batches_of_a_stream_with_late_reopen(store: Store, tmp_path: Path) -> None:
+    raw = {"key": '"all"', "size": 2, "timeout": 0.3, "late": "reopen"}
+    aggregate = step("aggregate", raw, store, tmp_path)
+    sink = RecordingSink()
+    source = MemorySource([Message({"n": n}) for n in range(5)])
+    flow = await run(source, [aggregate], sink, store)
+    try:
+        await source.wait_settled(5)
+        await eventually(lambda: sum(len(m.body) for m in sink.received) == 5)
+    finally:
+        await flow.stop(1.0)
+    delivered = sorted(item["n"] for m in sink.received for item in m.body)
+    assert delivered == [0, 1, 2, 3, 4]
+    assert all(len(m.body) <= 2 for m in sink.received)
+    assert [m.headers["aggregate.completed_by"] for m in sink.received].count("size") == 2

@@ -164,3 +164,67 @@ def test_config_needs_a_key_and_a_completion() -> None:
 async def test_without_a_store_open_fails(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="needs the state store"):
         await _step({"key": "a", "size": 2}, tmp_path, None).open()
+
+
+async def test_a_group_complete_before_a_crash_is_delivered_at_the_next_open(
+    tmp_path: Path, store: Store
+) -> None:
+    crashed = _step({"key": "order", "size": 2}, tmp_path, store)
+    emitted: list[Message] = []
+
+    async def never_reached(messages: list[Message]) -> None:
+        raise asyncio.CancelledError  # the process dies while delivering
+
+    crashed.emitter = never_reached
+    await crashed.open()
+    assert await crashed.process(Message({"order": "A", "n": 1})) == []
+    assert await crashed.process(Message({"order": "A", "n": 2})) == []
+    await crashed.close()
+
+    async def emit(messages: list[Message]) -> None:
+        emitted.extend(messages)
+
+    restarted = _step({"key": "order", "size": 2}, tmp_path, store)
+    restarted.emitter = emit
+    await restarted.open()
+    await eventually(lambda: bool(emitted))
+    await restarted.close()
+    [out] = emitted
+    assert out.body == [{"order": "A", "n": 1}, {"order": "A", "n": 2}]
+    assert out.headers["aggregate.completed_by"] == "size"
+    assert await store.aggregations.open_groups("orders/steps[1].aggregate") == []
+
+
+async def test_a_failed_delivery_keeps_the_group_and_tries_again(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("splice.steps.aggregate.RETRY_DELAY", 0.05)
+    step = _step({"key": "order", "size": 2}, tmp_path, store)
+    tries: list[list[Message]] = []
+
+    async def flaky(messages: list[Message]) -> None:
+        tries.append(messages)
+        if len(tries) == 1:
+            raise ConnectionError("receiver down")
+
+    step.emitter = flaky
+    await step.open()
+    await step.process(Message({"order": "A", "n": 1}))
+    await step.process(Message({"order": "A", "n": 2}))
+    await eventually(lambda: len(tries) == 2)
+    await eventually(
+        lambda: _no_groups(store, "orders/steps[1].aggregate"),
+    )
+    await step.close()
+    assert tries[0][0].body == tries[1][0].body == [{"order": "A", "n": 1}, {"order": "A", "n": 2}]
+
+
+async def _no_groups(store: Store, scope: str) -> bool:
+    return await store.aggregations.open_groups(scope) == []
+
+
+def test_late_reopen_is_a_choice(tmp_path: Path) -> None:
+    config = SPEC.parse({"key": '"all"', "size": 100, "late": "reopen"})
+    assert config.late == "reopen"
+    with pytest.raises(ValidationError, match="'reopen'"):
+        SPEC.parse({"key": '"all"', "size": 100, "late": "again"})

@@ -60,3 +60,15 @@ async def test_state_and_completion_survive_close_and_reopen(open_store: Any) ->
     assert [m.body for m in await reopened.aggregations.get("orders", "open")] == [b"1"]
     assert await reopened.aggregations.is_completed("orders", "done") is True
     assert [g.key for g in await reopened.aggregations.open_groups("orders")] == ["open"]
+
+
+async def test_complete_through_a_snapshot_leaves_later_messages(store: Store) -> None:
+    await store.aggregations.add("orders", "o-1", Message({"n": 1}))
+    await store.aggregations.add("orders", "o-1", Message({"n": 2}))
+    seen, last = await store.aggregations.snapshot("orders", "o-1")
+    await store.aggregations.add("orders", "o-1", Message({"n": 3}))  # another worker
+    taken = await store.aggregations.complete("orders", "o-1", through=last)
+    assert [m.body for m in taken] == [m.body for m in seen] == [{"n": 1}, {"n": 2}]
+    assert [m.body for m in await store.aggregations.get("orders", "o-1")] == [{"n": 3}]
+    first, _ = await store.aggregations.snapshot("orders", "o-1", limit=1)
+    assert [m.body for m in first] == [{"n": 3}]

@@ -9,18 +9,24 @@ The completed message's body is the list of bodies (or ``combine``, JSONata over
 what happened; the other headers are those of the group's first message.
 
 Durability: every message is written to the state store (``context.store.aggregations``,
-scoped by flow name and step path) before :meth:`AggregateStep.process` returns ``[]``, so
-the source delivery of a message that joined a group is acked: it is safe in the store. On
-:meth:`open` the open groups are reloaded and their timeouts re-armed, so a restart loses
-nothing. A message for a group already completed is *late*: ``late: drop`` (counted),
-``dead_letter`` (MessageError ``late-arrival``) or ``route:<sink>``.
+scoped by flow name and step path) before :meth:`AggregateStep.process` returns, so the
+source delivery of a message that joined a group is acked: it is safe in the store. A
+completed group leaves the store only after its aggregate was delivered (or dead-lettered)
+— whatever completed it: the aggregate goes through the ``emitter`` (below), and the
+completing message's own delivery ends at this step. On :meth:`open` the open groups are
+reloaded, their timeouts re-armed and those already complete (a crash before delivery)
+delivered, so a restart loses nothing. A message for a group already completed is *late*:
+``late: drop`` (counted), ``dead_letter`` (MessageError ``late-arrival``), ``route:<sink>``,
+or ``reopen`` — it starts a new group under the same key (batching: ``key: '"all"'`` with
+``size`` and ``timeout`` cuts a stream into batches).
 
-Runtime contract — the ``emitter`` hook: a timeout completes a group outside ``process``.
-The runtime sets ``step.emitter = async callable(list[Message]) -> None`` before
-``open()``; the step calls it with the aggregate, and it must return only once the
-messages passed the rest of the flow (the steps after this one, then the sinks) or were
-dead-lettered, raising otherwise. Only then is the group deleted from the store; when it
-raises (or no emitter is set) the group stays and is tried again ``timeout`` later.
+Runtime contract — the ``emitter`` hook: the runtime sets ``step.emitter = async
+callable(list[Message]) -> None`` before ``open()``; the step calls it with the aggregate,
+and it must return only once the messages passed the rest of the flow (the steps after this
+one, then the sinks) or were dead-lettered, raising otherwise. Only then are the group's
+messages deleted from the store; when it raises the group stays and is tried again
+(``timeout`` later, or 5 s). Without an emitter (a flow test's harness), a group completed
+by ``size`` or ``when`` is returned as this step's output instead.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ from splice.types import Duration
 __all__ = ["SPEC", "AggregateConfig", "AggregateStep", "Emitter", "needs_store"]
 
 log = logging.getLogger("splice.steps.aggregate")
+RETRY_DELAY = 5.0
+"""Seconds before delivering a completed group again, when the flow has no ``timeout``."""
 
 Emitter = Callable[[list[Message]], Awaitable[None]]
 
@@ -65,18 +73,21 @@ class AggregateConfig(ComponentConfig):
     )
     late: str = Field(
         "dead_letter",
-        description="A message for a completed group: `drop`, `dead_letter` or `route:<sink>`.",
+        description=(
+            "A message for a completed group: `drop`, `dead_letter`, `route:<sink>`, or "
+            "`reopen` (it starts a new group with the same key: batching)."
+        ),
     )
 
     @field_validator("late")
     @classmethod
     def _late(cls, value: str, info: ValidationInfo) -> str:
-        if value in ("drop", "dead_letter"):
+        if value in ("drop", "dead_letter", "reopen"):
             return value
         if value.startswith("route:") and value[6:]:
             known_sinks([value[6:]], info)
             return value
-        raise ValueError("late is 'drop', 'dead_letter' or 'route:<sink>'")
+        raise ValueError("late is 'drop', 'dead_letter', 'reopen' or 'route:<sink>'")
 
     @model_validator(mode="after")
     def _complete_somehow(self) -> AggregateConfig:
@@ -95,9 +106,11 @@ SPEC = ComponentSpec(
     example="aggregate: {key: orderId, size: 3, timeout: 5m}",
     factory="splice.steps.aggregate:AggregateStep",
     description=(
-        "Needs the state store. Messages that join a group are acked once stored; the "
-        "aggregate body is the list of bodies, or `combine` over `$messages`. A restart "
-        "reloads open groups and re-arms their timeouts."
+        "Needs the state store. Messages that join a group are acked once stored; a group "
+        "leaves the store only after its aggregate was delivered. The aggregate body is the "
+        "list of bodies, or `combine` over `$messages`. A restart reloads open groups, "
+        "re-arms their timeouts and delivers those already complete. `late: reopen` makes "
+        "batches: a completed key starts a new group."
     ),
 )
 
@@ -128,21 +141,22 @@ class AggregateStep(Step):
 
     async def open(self) -> None:
         store = needs_store(self._context, "aggregate")
-        if self._config.timeout is None:
-            return
         now = datetime.now(UTC)
         for group in await store.aggregations.open_groups(self._scope):
-            first_at = (
-                group.first_at if group.first_at.tzinfo else group.first_at.replace(tzinfo=UTC)
-            )
-            elapsed = (now - first_at).total_seconds()
-            self._arm(group.key, max(0.0, self._config.timeout - elapsed))
+            completed_by = await self._completion(store, group.key, group.message_count)
+            if completed_by is not None:  # complete before a crash, never delivered
+                self._arm(group.key, 0.0, completed_by)
+            elif self._config.timeout is not None:
+                elapsed = (now - _aware(group.first_at)).total_seconds()
+                self._arm(group.key, max(0.0, self._config.timeout - elapsed))
 
     async def process(self, message: Message) -> list[Message]:
         store = needs_store(self._context, "aggregate")
         key = self._group_key(message)
         async with self._lock(key):
-            if await store.aggregations.is_completed(self._scope, key):
+            if self._config.late != "reopen" and await store.aggregations.is_completed(
+                self._scope, key
+            ):
                 return self._late(message, key)
             count = await store.aggregations.add(self._scope, key, message)
             completed_by = await self._completion(store, key, count)
@@ -150,26 +164,50 @@ class AggregateStep(Step):
                 if count == 1 and self._config.timeout is not None:
                     self._arm(key, self._config.timeout)
                 return []
+            if self.emitter is not None:
+                # delivered by its own task, like a timeout: this message is safe in the
+                # store, and the step's timeout must not cut a delivery short
+                self._arm(key, 0.0, completed_by)
+                return []
             self._disarm(key)
             taken = await store.aggregations.complete(self._scope, key)
         return [self._aggregate(key, taken, completed_by)] if taken else []
 
-    async def on_timeout(self, key: str) -> None:
+    async def on_timeout(self, key: str, completed_by: str = "timeout") -> None:
         """Complete ``key``'s group and hand the aggregate to :attr:`emitter`."""
-        store = self._context.store
         async with self._lock(key):
-            messages = await store.aggregations.get(self._scope, key)
-            if not messages:
-                return
-            if self.emitter is None:
-                log.warning("%s: group %r timed out but no emitter is set", self._scope, key)
-                return self._arm(key, self._config.timeout or 0.0)
-            try:
-                await self.emitter([self._aggregate(key, messages, "timeout")])
-            except Exception:
-                log.exception("%s: emitting group %r failed; retried later", self._scope, key)
-                return self._arm(key, self._config.timeout or 0.0)
-            await store.aggregations.complete(self._scope, key)
+            await self._deliver(key, completed_by)
+
+    async def _deliver(self, key: str, completed_by: str) -> None:
+        """Emit the group's aggregate; only once delivered are its messages deleted."""
+        store = self._context.store
+        batching = self._config.late == "reopen" and completed_by == "size"
+        limit = self._config.size if batching else None
+        messages, last = await store.aggregations.snapshot(self._scope, key, limit)
+        if not messages:
+            return
+        retry = self._config.timeout or RETRY_DELAY
+        if self.emitter is None:
+            log.warning("%s: group %r is complete but no emitter is set", self._scope, key)
+            return self._arm(key, retry, completed_by)
+        try:
+            await self.emitter([self._aggregate(key, messages, completed_by)])
+        except Exception:
+            log.exception("%s: delivering group %r failed; retried later", self._scope, key)
+            return self._arm(key, retry, completed_by)
+        await store.aggregations.complete(self._scope, key, through=last)
+        await self._rearm_rest(store, key)
+
+    async def _rearm_rest(self, store: Any, key: str) -> None:
+        """Messages beyond a full batch, or added by another worker meanwhile, stay: next group."""
+        rest, _ = await store.aggregations.snapshot(self._scope, key)
+        if not rest:
+            return
+        completed_by = await self._completion(store, key, len(rest))
+        if completed_by is not None:
+            self._arm(key, 0.0, completed_by)
+        elif self._config.timeout is not None:
+            self._arm(key, self._config.timeout)
 
     async def close(self) -> None:
         timers, self._timers = list(self._timers.values()), {}
@@ -221,19 +259,19 @@ class AggregateStep(Step):
         message.targets = (self._config.late.removeprefix("route:"),)
         return [message]
 
-    def _arm(self, key: str, delay: float) -> None:
+    def _arm(self, key: str, delay: float, completed_by: str = "timeout") -> None:
         self._disarm(key)
-        self._timers[key] = asyncio.create_task(self._fire(key, delay))
+        self._timers[key] = asyncio.create_task(self._fire(key, delay, completed_by))
 
     def _disarm(self, key: str) -> None:
         timer = self._timers.pop(key, None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
 
-    async def _fire(self, key: str, delay: float) -> None:
+    async def _fire(self, key: str, delay: float, completed_by: str) -> None:
         await asyncio.sleep(delay)
         try:
-            await self.on_timeout(key)
+            await self.on_timeout(key, completed_by)
         finally:
             if self._timers.get(key) is asyncio.current_task():
                 del self._timers[key]

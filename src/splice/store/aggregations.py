@@ -54,9 +54,29 @@ class AggregationState:
             rows = (await conn.execute(query)).mappings().all()
         return [decode_message(row) for row in rows]
 
-    async def complete(self, flow: str, key: str) -> list[Message]:
-        """Take the group's messages (arrival order), delete them, remember the completion."""
-        taken = delete(table).where(*_group(flow, key)).returning(*table.c)
+    async def snapshot(
+        self, flow: str, key: str, limit: int | None = None
+    ) -> tuple[list[Message], int]:
+        """The group's (first ``limit``) messages in arrival order and the last one's position.
+
+        Give that position to :meth:`complete` as ``through`` after the aggregate of these
+        messages was delivered: a message another worker added meanwhile stays in the group.
+        """
+        query = select(table).where(*_group(flow, key)).order_by(table.c.id).limit(limit)
+        async with self._db.single("aggregation snapshot") as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        last = int(rows[-1]["id"]) if rows else 0
+        return [decode_message(row) for row in rows], last
+
+    async def complete(self, flow: str, key: str, through: int | None = None) -> list[Message]:
+        """Take the group's messages (arrival order), delete them, remember the completion.
+
+        With ``through`` (from :meth:`snapshot`), only the messages up to that position.
+        """
+        where = _group(flow, key)
+        if through is not None:
+            where = (*where, table.c.id <= through)
+        taken = delete(table).where(*where).returning(*table.c)
         async with self._db.write("aggregation complete") as conn:
             rows = (await conn.execute(taken)).mappings().all()
             done = {"flow": flow, "group_key": key, "message_count": len(rows)}
