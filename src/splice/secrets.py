@@ -93,8 +93,15 @@ def has_reference(text: str) -> bool:
     return any(match.group(0) != "$${" for match in _REFERENCE.finditer(text))
 
 
-def resolve(text: str, project_dir: Path) -> str:
-    """``text`` with every reference replaced by its value (each value registered for masking)."""
+def resolve(text: str, project_dir: Path, key: str = "") -> str:
+    """``text`` with every reference replaced by its value (each value registered for masking).
+
+    ``key`` is the setting the text is written under. A value under a key that names a
+    secret is always masked; elsewhere a value too plain to be a secret — a number, or
+    shorter than 4 characters, like ``PORT=1`` — is not, or every ``1`` in the logs would
+    read ``***``.
+    """
+    always = bool(key) and is_secret_key(key)
 
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
@@ -109,10 +116,16 @@ def resolve(text: str, project_dir: Path) -> str:
                 raise
             unresolved.append(match.group(0))
             return match.group(0)
-        register(value)
+        if always or not _plain(value):
+            register(value)
         return value
 
     return _REFERENCE.sub(replace, text)
+
+
+def _plain(value: str) -> bool:
+    """A number or a very short value: not worth masking outside a secret-named key."""
+    return len(value) < 4 or value.isdigit()
 
 
 def deferring() -> bool:

@@ -117,3 +117,25 @@ def test_keys_that_merely_contain_a_secret_word_are_not_secrets() -> None:
     assert not secrets.is_secret_key("secretary")
     assert secrets.is_secret_key("X-Api-Key")
     assert secrets.is_secret_key("AUTHORIZATION")
+
+
+def test_a_port_by_reference_is_not_masked_but_a_short_password_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SPLICE_TEST_PORT", "7")
+    monkeypatch.setenv("SPLICE_TEST_PIN", "913")
+    assert secrets.resolve("${env:SPLICE_TEST_PORT}", tmp_path, key="port") == "7"
+    assert secrets.resolve("${env:SPLICE_TEST_PIN}", tmp_path, key="db_password") == "913"
+
+    assert secrets.mask("worker 7 on port 7") == "worker 7 on port 7"
+    assert secrets.mask("pin 913") == "pin ***"
+
+
+def test_a_numeric_value_outside_a_secret_key_is_not_masked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SPLICE_TEST_TIMEOUT", "86400")
+    monkeypatch.setenv("SPLICE_TEST_USER", "svc-orders")
+    secrets.resolve("${env:SPLICE_TEST_TIMEOUT}", tmp_path, key="ttl")
+    secrets.resolve("amqp://${env:SPLICE_TEST_USER}@mq", tmp_path, key="url")
+    assert secrets.mask("ttl 86400 for svc-orders") == "ttl 86400 for ***"

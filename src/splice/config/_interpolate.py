@@ -40,7 +40,7 @@ def _resolve_value(value: Any, key: str, project_dir: Path, problems: Problems, 
     if not isinstance(value, str) or "${" not in value:
         return value
     try:
-        return secrets.resolve(str(value), project_dir)
+        return secrets.resolve(str(value), project_dir, key)
     except secrets.SecretError as exc:
         problems.add(pos, f"{key}: {exc}" if key else str(exc))
         return value
