@@ -88,11 +88,20 @@ def http_server(context: Context) -> HttpServer:
     return context.shared.get("http.server", lambda: HttpServer(context.settings.http))
 
 
+class _NotTaken(Exception):
+    """The outcome of a sync request the runtime never took: 503, a retry is safe."""
+
+
+_NOT_TAKEN = _NotTaken()
+
+
 class _Request:
     """One request waiting to be pulled, then (sync) to be settled.
 
     ``pulled`` is True once the runtime took it, False if it never will (closed, expired);
-    ``settled`` holds the outputs, the error, or None when the reply timed out.
+    ``settled`` holds the outputs, the error, None when the reply timed out, or
+    ``_NOT_TAKEN`` (with ``pulled`` False), so that a sync caller waits on it alone.
+    ``accepted`` (reply: accepted only) is True once the message is journaled.
     """
 
     __slots__ = ("accepted", "delivery", "pulled", "settled")
@@ -101,28 +110,35 @@ class _Request:
         self.pulled: asyncio.Future[bool] = loop.create_future()
         self.settled: asyncio.Future[Sequence[Message] | BaseException | None]
         self.settled = loop.create_future()
-        self.accepted: asyncio.Future[bool] = loop.create_future()
+        self.accepted: asyncio.Future[bool] | None = None
         if sync:
             self.delivery = Delivery(message, self._ack, self._nack, caller_waits=True)
         else:
+            self.accepted = loop.create_future()
             self.delivery = Delivery(message, nack=self._refuse, accept=self._accept)
 
     async def _accept(self) -> None:
-        if not self.accepted.done():
+        if self.accepted is not None and not self.accepted.done():
             self.accepted.set_result(True)
 
     async def _refuse(self, error: BaseException) -> None:
         """Not journaled (the store is down): the caller is told to try again (503)."""
-        if not self.accepted.done():
+        if self.accepted is not None and not self.accepted.done():
             self.accepted.set_result(False)
+
+    def refuse(self) -> None:
+        """It will never be pulled (the source closed, the reply timed out): 503."""
+        self.pulled.set_result(False)
+        if not self.settled.done():
+            self.settled.set_result(_NOT_TAKEN)
 
     def expire(self) -> None:
         """Reply timeout: not pulled yet -> 503 (never processed); pulled -> 504."""
         if not self.pulled.done():
-            self.pulled.set_result(False)
+            self.refuse()
         elif not self.settled.done():
             self.settled.set_result(None)
-        if not self.accepted.done():
+        if self.accepted is not None and not self.accepted.done():
             self.accepted.set_result(False)
 
     async def _ack(self, outputs: Sequence[Message]) -> None:
@@ -190,7 +206,7 @@ class HttpSource(Source):
             if isinstance(heir, HttpSource) and not heir._closed:
                 heir._enqueue(request)
             elif not request.pulled.done():
-                request.pulled.set_result(False)
+                request.refuse()
         self._wake()
 
     # -- the request side ----------------------------------------------------------------
@@ -223,19 +239,22 @@ class HttpSource(Source):
         return reply
 
     async def _reply(self, request: _Request) -> Reply:
+        if self._sync:  # one wait: settled also says when the request was never taken
+            outcome = await request.settled
+            if outcome is _NOT_TAKEN:
+                return problem.unavailable()
+            if outcome is None:
+                return problem.reply_timeout(self._timeout)
+            return _outcome(outcome, self.config.status)
         if not await request.pulled:
             return problem.unavailable()
-        if not self._sync:
-            if not await request.accepted:
-                if request.pulled.done() and not request.settled.done():
-                    return problem.unavailable()
-                return problem.reply_timeout(self._timeout)
-            body = orjson.dumps({"id": request.delivery.message.id})
-            return Reply(202, body, "application/json")
-        outcome = await request.settled
-        if outcome is None:
+        assert request.accepted is not None
+        if not await request.accepted:
+            if request.pulled.done() and not request.settled.done():
+                return problem.unavailable()
             return problem.reply_timeout(self._timeout)
-        return _outcome(outcome, self.config.status)
+        body = orjson.dumps({"id": request.delivery.message.id})
+        return Reply(202, body, "application/json")
 
 
 def _message(scope: Scope, headers: dict[str, str], body: bytes) -> Message:
