@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
 
 from ulid import ULID
 
@@ -44,3 +47,27 @@ def test_a_derived_message_has_a_new_id_and_the_same_correlation_id() -> None:
     assert child.id != message.id
     assert child.correlation_id == message.correlation_id
     assert child.headers == {"a": "1"} and child.headers is not message.headers
+
+
+def _child_ids(pipe: Connection) -> None:
+    pipe.send([new_id()[10:] for _ in range(3)])
+
+
+def test_a_forked_worker_draws_random_bits_of_its_own() -> None:
+    new_id()  # the parent has a pool of random bytes
+    parent_end, child_end = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(target=_child_ids, args=(child_end,))
+    child.start()
+    from_child = parent_end.recv()
+    child.join(10)
+
+    from_parent = [new_id()[10:] for _ in range(3)]
+    assert not set(from_child) & set(from_parent)
+
+
+def test_ids_made_by_threads_at_once_are_unique() -> None:
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(pool.map(lambda _: [new_id() for _ in range(2000)], range(8)))
+
+    ids = [i for batch in batches for i in batch]
+    assert len(set(ids)) == len(ids)

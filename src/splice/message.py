@@ -8,6 +8,7 @@ and the number of delivery attempts so far.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,31 @@ _stamp = (-1, "")
 """The last millisecond an id was made in, and its 10 characters."""
 
 
+def _fresh_pool() -> None:
+    global _pool
+    _pool = (os.urandom(10 * _POOL_IDS), itertools.count())
+
+
+_POOL_IDS = 256
+_pool = (b"", itertools.count(_POOL_IDS))
+"""Random bytes for the next ids and the next free slot: one os.urandom call per 256 ids.
+
+``next()`` on the counter is atomic, so threads never share a slot; a child process draws
+a pool of its own (after fork), so that two workers never make the same ids.
+"""
+os.register_at_fork(after_in_child=_fresh_pool)
+
+
+def _random80() -> int:
+    pool, slots = _pool
+    slot = next(slots)
+    if slot >= _POOL_IDS:
+        _fresh_pool()
+        pool, slots = _pool
+        slot = next(slots)
+    return int.from_bytes(pool[10 * slot : 10 * slot + 10])
+
+
 def new_id() -> str:
     """A new sortable, unique message id (a ULID in its 26-character form).
 
@@ -39,7 +65,7 @@ def new_id() -> str:
     stamp = _stamp
     if stamp[0] != ms:
         stamp = _stamp = (ms, "".join([_CROCKFORD[(ms >> shift) & 31] for shift in _TIME_SHIFTS]))
-    r = int.from_bytes(os.urandom(10))
+    r = _random80()
     pairs = _PAIRS
     return (
         stamp[1]
