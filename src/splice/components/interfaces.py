@@ -113,7 +113,13 @@ class Sink(ABC):
 
 
 class Step(ABC):
-    """Transforms one message into zero, one or many messages."""
+    """Transforms one message into zero, one or many messages.
+
+    Optional hook: a step whose ``process`` never awaits may also define
+    ``process_sync(message) -> list[Message]`` doing the same work. The pipeline looks it up
+    once the step is open and then calls it directly, without a coroutine and without the
+    flow's step timeout (code that never awaits cannot be interrupted by one anyway).
+    """
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Prepare (compile expressions, load schemas)."""

@@ -69,6 +69,11 @@ class MapStep(Step):
         self._drop_undefined = config.on_undefined == "drop"
 
     async def process(self, message: Message) -> list[Message]:
+        return self.process_sync(message)
+
+    def process_sync(self, message: Message) -> list[Message]:
+        """The same as ``process``; it never waits, so the pipeline calls it directly (a
+        runaway expression is stopped by the mapping's own time and depth limits)."""
         data = _decoded(message)
         result = self._mapping.evaluate(data, headers=message.headers)
         if result is UNDEFINED:

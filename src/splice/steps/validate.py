@@ -158,6 +158,10 @@ class XsdValidateStep(Step):
         self._max_errors = max_errors
 
     async def process(self, message: Message) -> list[Message]:
+        return self.process_sync(message)
+
+    def process_sync(self, message: Message) -> list[Message]:
+        """The same as ``process``: it never waits, so the pipeline calls it directly."""
         data = message.body_bytes() if message.is_encoded else self._codec.encode(message.body)
         root = self._codec.parse(data)
         if self._schema.validate(root):
@@ -186,6 +190,10 @@ class JsonSchemaValidateStep(Step):
         self._max_errors = max_errors
 
     async def process(self, message: Message) -> list[Message]:
+        return self.process_sync(message)
+
+    def process_sync(self, message: Message) -> list[Message]:
+        """The same as ``process``: it never waits, so the pipeline calls it directly."""
         if message.is_encoded:
             raise MessageError("validate needs a decoded body: add a 'decode' step before it")
         if self._is_valid is not None and self._is_valid(message.body):
