@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -62,6 +63,11 @@ async def serve(
     installed = _install_signals(stop, lambda: tasks.append(_reload_soon(engine, chosen, worker)))
     try:
         await engine.start()
+        # Everything loaded so far (modules, compiled flows) lives as long as the process:
+        # move it out of the collector's sight, or every full collection scans it again
+        # (~130 ms on a small VM, seen as the p99 of a busy HTTP flow).
+        gc.collect()
+        gc.freeze()
         _register_status(engine, worker)
         if on_started is not None:
             on_started(engine)
