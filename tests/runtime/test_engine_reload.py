@@ -100,3 +100,51 @@ def test_breakers_are_keyed_by_endpoint_without_credentials(tmp_path: Path) -> N
         "out": "file:path=outbox",
         "bus": "channel:name=orders",
     }
+
+
+ACCEPTED = """
+    integration: inbound
+    source: {{http: {{path: /in, method: POST, reply: accepted}}}}
+    steps:
+      - throttle: {{rate: 40, per: 1s}}
+    sinks:
+      out: {{file: {{path: {folder}, name: "{{id}}.txt"}}}}
+"""
+
+
+async def test_journaled_messages_in_flight_during_a_reload_run_once(tmp_path: Path) -> None:
+    def accepted(folder: str) -> Path:
+        return write(
+            tmp_path,
+            {
+                "splice.yaml": "http: {port: 0}\n",
+                "flows/inbound.yaml": ACCEPTED.format(folder=folder),
+            },
+        )
+
+    root = accepted("v1")
+    engine = await start(root)
+    server = engine.shared.peek("http.server")
+    assert isinstance(server, HttpServer)
+    url = f"http://127.0.0.1:{server.port}/in"
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            statuses = await asyncio.gather(
+                *(client.post(url, content=f"m{i}".encode()) for i in range(30))
+            )
+            assert {r.status_code for r in statuses} == {202}
+            accepted("v2")  # most of the 30 are still queued in v1's throttle
+            await engine.apply(load_project(root))
+            for _ in range(200):
+                if len(files(root / "v1")) + len(files(root / "v2")) >= 30:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # a duplicate would land by now
+    finally:
+        await engine.stop()
+    bodies = sorted(
+        (folder / name).read_text()
+        for folder in (root / "v1", root / "v2")
+        for name in files(folder)
+    )
+    assert bodies == sorted(f"m{i}" for i in range(30)), "each accepted message exactly once"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -141,11 +142,18 @@ class Engine:
         except Exception as error:  # a broken schema file must not stop the flows
             log.error("schemas/ not registered in the schema registry: %s", error)
 
-    async def _start_flows(self, specs: list[FlowSpec]) -> dict[str, FlowRunner]:
+    async def _start_flows(
+        self, specs: list[FlowSpec], replacing: Collection[str] = ()
+    ) -> dict[str, FlowRunner]:
+        """Build, open and start ``specs``; those ``replacing`` a running version of the flow
+        resume its journal only once their ``journal_gate`` is set (see :meth:`apply`)."""
         runners = {
             spec.name: build_flow(spec, self.context(spec.name, spec.version), self.store)
             for spec in specs
         }
+        for name, runner in runners.items():
+            if name in replacing:
+                runner.journal_gate = asyncio.Event()
         for runner in runners.values():
             await runner.open_components()
         ordered = sorted(specs, key=lambda spec: _start_order(runners[spec.name], spec))
@@ -195,7 +203,7 @@ class Engine:
             if name not in project.flows or project.flows[name].version != self.flows[name].version
         ]
         try:
-            await self._start_flows(changed)
+            started = await self._start_flows(changed, replacing=list(old_specs))
         except Exception:
             self.project = Project(project.dir, project.settings, old_specs, project.systems)
             raise
@@ -204,6 +212,9 @@ class Engine:
                 del self.flows[runner.name]
         deadline = project.settings.runtime.drain_timeout
         await asyncio.gather(*(runner.stop(deadline) for runner in retired))
+        for runner in started.values():  # what the old versions left unfinished runs now
+            if runner.journal_gate is not None:
+                runner.journal_gate.set()
         for spec in changed:
             verb = "reloaded" if spec.name in old_specs else "added"
             changes.append(f"flow '{spec.name}' {verb} (version {spec.version})")

@@ -59,6 +59,9 @@ class FlowRunner:
         self._slots = _Slots(max_in_flight)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._pump_task: asyncio.Task[None] | None = None
+        self.journal_gate: asyncio.Event | None = None
+        """Set by a reload: the journal is resumed only once the gate opens (when the previous
+        version of the flow stopped), or it would run again what that version has in flight."""
         self._source_closed = False
         self.store = store
         self._store_pause = 0.0
@@ -115,8 +118,25 @@ class FlowRunner:
         return complete
 
     async def _pump(self) -> None:
+        gate = self.journal_gate
+        if gate is None:
+            await self._pump_from(self._journaled())
+            await self._pump_from(self.source.deliveries())
+            return
+        resume = asyncio.create_task(self._journaled_after(gate))
+        try:
+            await self._pump_from(self.source.deliveries())
+            if gate.is_set():
+                await resume
+        finally:
+            if not resume.done():
+                resume.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await resume
+
+    async def _journaled_after(self, gate: asyncio.Event) -> None:
+        await gate.wait()
         await self._pump_from(self._journaled())
-        await self._pump_from(self.source.deliveries())
 
     async def _pump_from(self, deliveries: AsyncIterator[Delivery]) -> None:
         while True:
