@@ -171,3 +171,18 @@ def test_data_the_fast_writer_does_not_cover_is_left_to_the_full_writer() -> Non
     assert xmljson.value_to_text("x", {"b": "\x00"}) is None
     assert xmljson.value_to_text("x", {"b": ""}) is None  # libxml2 reads <b></b> as <b/>
     assert xmljson.value_to_text("x", {"b c": 1}) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.recursive(_scalars, _values, max_leaves=12),
+    declaration=st.booleans(),
+)
+def test_the_codec_writes_plain_data_as_lxml_would(value: object, declaration: bool) -> None:
+    codec = XmlCodec(XmlOptions(declaration=declaration))
+    try:
+        root = codec.element({"doc": value})
+    except CodecError:
+        return
+    expected = etree.tostring(root, xml_declaration=declaration, encoding="utf-8")
+    assert codec.encode({"doc": value}) == expected

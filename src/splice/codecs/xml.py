@@ -24,7 +24,7 @@ from pydantic import Field
 
 from splice.codecs._xml_writer import RecordWriter, lxml_encoding
 from splice.codecs.base import DEFAULT_MAX_BYTES, Codec, check_size
-from splice.codecs.xmljson import element_to_value, value_to_element
+from splice.codecs.xmljson import element_to_value, value_to_element, value_to_text
 from splice.components.spec import ComponentConfig, ComponentSpec
 from splice.errors import CodecError
 
@@ -34,6 +34,7 @@ _NO_DTD = "XML with a DOCTYPE is refused (set allow_dtd: true to accept one)"
 _NO_ENTITIES = "XML declaring entities is refused (<!ENTITY> is never allowed)"
 _PROLOG_END = re.compile(rb"<[^?!]")
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
+_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>\n"
 _LIBXML_MAX_DEPTH = 256
 """libxml2 refuses deeper documents itself unless huge_tree is on (it never is)."""
 _CHUNK = 1 << 16
@@ -187,8 +188,12 @@ class XmlCodec(Codec):
             raise CodecError(_NO_ENTITIES)
 
     def encode(self, value: Any) -> bytes:
-        root = self.element(value)
         options = self.options
+        if not options.pretty and options.encoding == "utf-8":
+            text = value_to_text(*self._root(value), item=options.item)
+            if text is not None:
+                return (_DECLARATION if options.declaration else b"") + text.encode()
+        root = self.element(value)
         if options.pretty:
             etree.indent(root)
         body: bytes = etree.tostring(
@@ -213,16 +218,20 @@ class XmlCodec(Codec):
 
     def element(self, value: Any) -> etree._Element:
         """The root element for data, following the convention (CodecError naming the path)."""
+        return value_to_element(*self._root(value), item=self.options.item)
+
+    def _root(self, value: Any) -> tuple[str, Any]:
+        """The root element's name and what it holds."""
         item = self.options.item
         if isinstance(value, dict) and len(value) == 1:
             ((name, inner),) = value.items()
             if isinstance(name, str) and not name.startswith(("@", "#")):
                 if isinstance(inner, list):
                     inner = {item: inner}
-                return value_to_element(name, inner, item=item)
+                return name, inner
         if isinstance(value, list):
             value = {item: value}
-        return value_to_element(self.options.root, value, item=item)
+        return self.options.root, value
 
 
 def _root_name(root: etree._Element) -> str:
