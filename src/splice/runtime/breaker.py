@@ -86,17 +86,21 @@ class CircuitBreaker:
 
     def try_enter(self) -> bool:
         """Let one call through if the state allows; half-open, this takes a probe slot."""
+        if self.state is BreakerState.CLOSED:  # the hot path: nothing to check
+            return True
         if self.state is BreakerState.OPEN and self._clock() >= (self.next_probe_at or 0.0):
             self._transition(BreakerState.HALF_OPEN)
-        if self.state is BreakerState.CLOSED:
-            return True
         if self.state is BreakerState.HALF_OPEN and self._probes_out < self.policy.half_open_probes:
             self._probes_out += 1
             return True
         return False
 
     async def wait_closed(self) -> float:
-        """Wait until a call may go through (closed, or a free probe slot); return the wait."""
+        """Wait until a call may go through (closed, or a free probe slot); return the wait.
+
+        A caller on a hot path tries :meth:`try_enter` first and awaits this only when that
+        answered False (a closed breaker then costs no coroutine step).
+        """
         started = self._clock()
         while not self.try_enter():
             await self._wait_for_change()

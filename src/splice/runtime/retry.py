@@ -14,6 +14,13 @@ Waits grow exponentially (``initial * 2**n``, capped at ``max``) with full jitte
 time in ``[0, wait]``); an error's ``retry_after`` (HTTP ``Retry-After``) is waited instead
 when it is longer. The error that ends the loop is raised as it is, carrying the history
 of every attempt in ``error.attempts`` (see :func:`attempts_of`) for the dead-letter entry.
+
+The hot path: the first attempt is made directly (breaker, timeout, call), without
+building the tenacity loop; only a failure that the policy retries enters the loop, whose
+first attempt then replays that failure instead of calling again. The loop therefore
+counts, waits, stops and records exactly as if it had made the first call itself. The
+breaker is only awaited when :meth:`~CircuitBreaker.try_enter` refuses, and the timeout
+is a :class:`~splice.runtime.timeouts.CallDeadline` (one timer handle, no coroutine).
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from splice.errors import SpliceError
 from splice.message import Message
 from splice.runtime.breaker import BreakerState, CircuitBreaker, Clock, Sleep
 from splice.runtime.policies import OnError, RetryPolicy
-from splice.runtime.timeouts import within
+from splice.runtime.timeouts import CallDeadline
 
 __all__ = ["Attempt", "RetryingSink", "attempts_of", "backoff"]
 
@@ -157,8 +164,25 @@ class RetryingSink(Sink):
     async def send(self, message: Message) -> None:
         call = _Call(started=self._clock())
         try:
+            while not await self._try(message, call):  # the first attempt, as _attempt
+                pass
+            return
+        except Exception as error:
+            if not self.policy.classify.is_transient(error):  # the loop would not retry it
+                error.__dict__["attempts"] = call.history
+                raise
+            first = error
+        await self._retry(message, call, first)
+
+    async def _retry(self, message: Message, call: _Call, first: Exception) -> None:
+        """The tenacity loop after a first attempt that failed with ``first``."""
+        replay: Exception | None = first
+        try:
             async for attempt in self._retrying(call):
                 with attempt:
+                    if replay is not None:  # attempt 1, already made: its failure again
+                        error, replay = replay, None
+                        raise error
                     await self._attempt(message, call)
         except Exception as error:
             error.__dict__["attempts"] = call.history
@@ -186,13 +210,27 @@ class RetryingSink(Sink):
     async def _try(self, message: Message, call: _Call) -> bool:
         """Send once; False when this was a breaker probe that failed transiently."""
         probe = False
-        if self.breaker is not None:
-            call.breaker_wait += await self.breaker.wait_closed()
-            probe = self.breaker.state is BreakerState.HALF_OPEN
+        breaker = self.breaker
+        if breaker is not None:
+            if not breaker.try_enter():
+                call.breaker_wait += await breaker.wait_closed()
+            probe = breaker.state is BreakerState.HALF_OPEN
         message.attempts += 1
         outcome: Outcome = "released"
         try:
-            await within(self.sink.send(message), self.policy.timeout, f"{self.name} call")
+            timeout = self.policy.timeout
+            if timeout is None:
+                await self.sink.send(message)
+            else:
+                deadline = CallDeadline(timeout)
+                try:
+                    await self.sink.send(message)
+                except BaseException as failure:
+                    timed_out = deadline.failed(failure, f"{self.name} call")
+                    if timed_out is not None:
+                        raise timed_out from failure
+                    raise
+                deadline.done()
             outcome = "success"
         except Exception as error:
             transient = self.policy.classify.is_transient(error)

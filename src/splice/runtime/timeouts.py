@@ -4,9 +4,11 @@ A call that runs past its limit is cancelled and raises :class:`CallTimedOut`, w
 both a :class:`~splice.errors.TransientError` (so it is retried and named in the
 dead-letter entry like any other connector error) and a built-in :class:`TimeoutError`.
 
-:func:`within` limits one call. :class:`StepClock` limits each step of one message with a
-single timer for the whole run (the pipeline's hot path): starting a step only moves the
-deadline, and the timer, when it fires early, re-arms itself for the current deadline.
+:func:`within` limits one call; :class:`CallDeadline` is the same limit without a coroutine
+or a context manager, for the sink hot path. :class:`StepClock` limits each step of one
+message with a single timer for the whole run (the pipeline's hot path): starting a step
+only moves the deadline, and the timer, when it fires early, re-arms itself for the current
+deadline.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from splice.components.interfaces import Step
 from splice.errors import TransientError
 from splice.message import Message
 
-__all__ = ["CallTimedOut", "StepClock", "TimedStep", "within"]
+__all__ = ["CallDeadline", "CallTimedOut", "StepClock", "TimedStep", "within"]
 
 T = TypeVar("T")
 
@@ -47,6 +49,70 @@ async def within(call: Awaitable[T], seconds: float | None, what: str) -> T:
         if not limit.expired():
             raise  # the call's own TimeoutError, not our limit
         raise CallTimedOut(what, seconds) from exc
+
+
+class CallDeadline:
+    """The limit of one call awaited by the current task, as :func:`within` sets it.
+
+    Create it right before awaiting the call; afterwards call :meth:`done` when the call
+    returned, or :meth:`failed` with what it raised, which answers the :class:`CallTimedOut`
+    to raise instead when this limit ended the call (as :func:`within` would have)::
+
+        deadline = CallDeadline(seconds)
+        try:
+            await call
+        except BaseException as error:
+            timed_out = deadline.failed(error, what)
+            if timed_out is not None:
+                raise timed_out from error
+            raise
+        deadline.done()
+
+    One timer handle and no coroutine: :func:`asyncio.timeout` costs a ``Timeout`` object
+    and two coroutine steps (its ``__aenter__`` and ``__aexit__``) on top. As with it, a
+    cancellation from elsewhere is left alone.
+    """
+
+    __slots__ = ("_cancelling", "_handle", "_task", "fired", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        if task is None:
+            raise RuntimeError("CallDeadline should be used inside a task")
+        self.seconds = seconds
+        self._task = task
+        self._cancelling = task.cancelling()
+        self.fired = False
+        self._handle: asyncio.TimerHandle | None = loop.call_at(loop.time() + seconds, self._ring)
+
+    def _ring(self) -> None:
+        self._handle = None
+        self.fired = True
+        self._task.cancel()
+
+    def done(self) -> None:
+        """The call returned: stop the timer (and forget a cancellation it swallowed)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self.fired:
+            self.fired = False
+            self._task.uncancel()
+
+    def failed(self, error: BaseException, what: str) -> CallTimedOut | None:
+        """The call raised ``error``: the CallTimedOut to raise instead, if the limit ended it."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if not self.fired:
+            return None
+        self.fired = False
+        ours = self._task.uncancel() <= self._cancelling
+        if type(error) is asyncio.CancelledError:
+            return CallTimedOut(what, self.seconds) if ours else None
+        # like within(): a TimeoutError of the call's own, once the limit has passed
+        return CallTimedOut(what, self.seconds) if isinstance(error, TimeoutError) else None
 
 
 class TimedStep(Step):
