@@ -228,3 +228,25 @@ def test_late_reopen_is_a_choice(tmp_path: Path) -> None:
     assert config.late == "reopen"
     with pytest.raises(ValidationError, match="'reopen'"):
         SPEC.parse({"key": '"all"', "size": 100, "late": "again"})
+
+
+async def test_close_lets_a_delivery_under_way_finish_and_leave_the_store(
+    tmp_path: Path, store: Store
+) -> None:
+    step = _step({"key": "order", "size": 1}, tmp_path, store)
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_sink(messages: list[Message]) -> None:
+        entered.set()
+        await release.wait()
+
+    step.emitter = slow_sink
+    await step.open()
+    await step.process(Message({"order": "A"}))
+    await asyncio.wait_for(entered.wait(), 10)
+    closing = asyncio.create_task(step.close())
+    await asyncio.sleep(0)
+    assert not closing.done(), "close waits for the delivery under way"
+    release.set()
+    await asyncio.wait_for(closing, 10)
+    assert await store.aggregations.open_groups("orders/steps[1].aggregate") == []

@@ -54,6 +54,9 @@ __all__ = ["SPEC", "AggregateConfig", "AggregateStep", "Emitter", "needs_store"]
 log = logging.getLogger("splice.steps.aggregate")
 RETRY_DELAY = 5.0
 """Seconds before delivering a completed group again, when the flow has no ``timeout``."""
+CLOSE_GRACE = 10.0
+"""Seconds :meth:`AggregateStep.close` lets a delivery under way finish (else it is cut off,
+the group stays in the store and is delivered again at the next start)."""
 
 Emitter = Callable[[list[Message]], Awaitable[None]]
 
@@ -135,6 +138,7 @@ class AggregateStep(Step):
         self._when = compile_mapping(config.when) if config.when is not None else None
         self._combine = compile_mapping(config.combine) if config.combine is not None else None
         self._timers: dict[str, asyncio.Task[None]] = {}
+        self._delivering: set[asyncio.Task[None]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self.late = 0
         self.completed = 0
@@ -210,8 +214,16 @@ class AggregateStep(Step):
             self._arm(key, self._config.timeout)
 
     async def close(self) -> None:
+        """Cancel the waiting timers; let a delivery under way finish (``CLOSE_GRACE``), so
+        that a group whose aggregate the sinks confirmed is also taken out of the store."""
         timers, self._timers = list(self._timers.values()), {}
+        delivering = [timer for timer in timers if timer in self._delivering]
         for timer in timers:
+            if timer not in self._delivering:
+                timer.cancel()
+        if delivering:
+            await asyncio.wait(delivering, timeout=CLOSE_GRACE)
+        for timer in delivering:
             timer.cancel()
         await asyncio.gather(*timers, return_exceptions=True)
 
@@ -270,9 +282,13 @@ class AggregateStep(Step):
 
     async def _fire(self, key: str, delay: float, completed_by: str) -> None:
         await asyncio.sleep(delay)
+        task = asyncio.current_task()
+        assert task is not None
+        self._delivering.add(task)
         try:
             await self.on_timeout(key, completed_by)
         finally:
+            self._delivering.discard(task)
             if self._timers.get(key) is asyncio.current_task():
                 del self._timers[key]
 
