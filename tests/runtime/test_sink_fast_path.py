@@ -4,7 +4,7 @@
 after a failure the policy retries. :class:`LoopFromTheStart` is the way it was before (the
 loop from the first call on); both run the same scripts under the same fake time and the
 same random seed, and must record the same attempts, waits, counts, errors and breaker
-states. The per-call :class:`CallDeadline` is checked against what ``within`` did.
+states. The sink calls' :class:`CallDeadlines` are checked against what ``within`` did.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from splice.message import Message
 from splice.runtime.breaker import BreakerState, CircuitBreaker
 from splice.runtime.policies import BreakerPolicy, OnError
 from splice.runtime.retry import RetryingSink, _Call, attempts_of
-from splice.runtime.timeouts import CallDeadline, CallTimedOut
+from splice.runtime.timeouts import CallDeadlines, CallTimedOut
 
 
 class LoopFromTheStart(RetryingSink):
@@ -259,9 +259,11 @@ class Hangs:
         return "swallowed"
 
 
-async def limited(call: Hangs | None, seconds: float) -> str:
+async def limited(
+    call: Hangs | Sleeps | None, seconds: float, deadlines: CallDeadlines | None = None
+) -> str:
     """What RetryingSink does around one sink call."""
-    deadline = CallDeadline(seconds)
+    deadline = (deadlines or CallDeadlines(seconds)).start()
     try:
         result = await call.call() if call is not None else "done"
     except BaseException as error:
@@ -337,6 +339,70 @@ async def test_a_cancellation_from_elsewhere_after_the_deadline_stays_a_cancella
         await task
 
 
-def test_a_deadline_needs_a_task() -> None:
+def test_a_deadline_needs_a_running_loop() -> None:
     with pytest.raises(RuntimeError):
-        CallDeadline(1.0)
+        CallDeadlines(1.0).start()
+
+
+class Sleeps:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def call(self) -> str:
+        await asyncio.sleep(self.seconds)
+        return "slept"
+
+
+async def test_calls_sharing_the_timer_each_keep_their_own_limit() -> None:
+    deadlines = CallDeadlines(0.5)
+    quick, hangs, short = Sleeps(0.0), Hangs(), Sleeps(0.05)
+
+    results = await asyncio.gather(
+        limited(short, 0.5, deadlines),  # ends before the one started after it
+        limited(hangs, 0.5, deadlines),
+        limited(quick, 0.5, deadlines),  # ends first
+        return_exceptions=True,
+    )
+
+    assert results[0] == "slept"
+    assert isinstance(results[1], CallTimedOut)
+    assert results[2] == "slept"
+    assert hangs.cancelled
+
+
+async def test_a_call_that_ended_is_not_cut_when_its_time_comes() -> None:
+    deadlines = CallDeadlines(0.1)
+
+    async def quick_then_busy() -> str:
+        await limited(None, 0.1, deadlines)  # ends while the older call still runs
+        await asyncio.sleep(0.4)  # past the limit the call had: not cut
+        return "after"
+
+    results = await asyncio.gather(
+        limited(Hangs(), 0.1, deadlines), quick_then_busy(), return_exceptions=True
+    )
+
+    assert isinstance(results[0], CallTimedOut)
+    assert results[1] == "after"
+
+
+async def test_a_call_started_after_an_idle_gap_is_not_cut_by_the_earlier_timer() -> None:
+    deadlines = CallDeadlines(1.0)
+    assert await limited(None, 1.0, deadlines) == "done"  # arms the timer for t+1.0
+    await asyncio.sleep(0.6)
+
+    # runs from about 0.6 to 1.1: past the timer armed by the first call, within its own limit
+    assert await limited(Sleeps(0.5), 1.0, deadlines) == "slept"
+
+    with pytest.raises(CallTimedOut):  # and its limit still holds for a call that hangs
+        await limited(Hangs(), 1.0, deadlines)
+    deadlines.close()
+
+
+def test_the_same_deadlines_work_on_a_new_event_loop() -> None:
+    deadlines = CallDeadlines(0.01)
+
+    for _ in range(2):
+        with pytest.raises(CallTimedOut):
+            asyncio.run(limited(Hangs(), 0.01, deadlines))
+        assert asyncio.run(limited(None, 0.01, deadlines)) == "done"

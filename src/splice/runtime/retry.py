@@ -20,7 +20,8 @@ building the tenacity loop; only a failure that the policy retries enters the lo
 first attempt then replays that failure instead of calling again. The loop therefore
 counts, waits, stops and records exactly as if it had made the first call itself. The
 breaker is only awaited when :meth:`~CircuitBreaker.try_enter` refuses, and the timeout
-is a :class:`~splice.runtime.timeouts.CallDeadline` (one timer handle, no coroutine).
+is kept by :class:`~splice.runtime.timeouts.CallDeadlines` (one timer for all the calls
+through this sink, no coroutine).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from splice.errors import SpliceError
 from splice.message import Message
 from splice.runtime.breaker import BreakerState, CircuitBreaker, Clock, Sleep
 from splice.runtime.policies import OnError, RetryPolicy
-from splice.runtime.timeouts import CallDeadline
+from splice.runtime.timeouts import CallDeadlines
 
 __all__ = ["Attempt", "RetryingSink", "attempts_of", "backoff"]
 
@@ -154,11 +155,15 @@ class RetryingSink(Sink):
         self._clock = clock
         self._wall_clock = wall_clock
         self._wait = _HonourRetryAfter(backoff(policy.retry))
+        timeout = policy.timeout
+        self._deadlines = None if timeout is None else CallDeadlines(timeout)
 
     async def open(self) -> None:
         await self.sink.open()
 
     async def close(self) -> None:
+        if self._deadlines is not None:
+            self._deadlines.close()
         await self.sink.close()
 
     async def send(self, message: Message) -> None:
@@ -218,11 +223,11 @@ class RetryingSink(Sink):
         message.attempts += 1
         outcome: Outcome = "released"
         try:
-            timeout = self.policy.timeout
-            if timeout is None:
+            deadlines = self._deadlines
+            if deadlines is None:
                 await self.sink.send(message)
             else:
-                deadline = CallDeadline(timeout)
+                deadline = deadlines.start()
                 try:
                     await self.sink.send(message)
                 except BaseException as failure:

@@ -4,17 +4,19 @@ A call that runs past its limit is cancelled and raises :class:`CallTimedOut`, w
 both a :class:`~splice.errors.TransientError` (so it is retried and named in the
 dead-letter entry like any other connector error) and a built-in :class:`TimeoutError`.
 
-:func:`within` limits one call; :class:`CallDeadline` is the same limit without a coroutine
-or a context manager, for the sink hot path. :class:`StepClock` limits each step of one
-message with a single timer for the whole run (the pipeline's hot path): starting a step
-only moves the deadline, and the timer, when it fires early, re-arms itself for the current
-deadline.
+:func:`within` limits one call; :class:`CallDeadlines` is the same limit for every call
+through one sink with one shared timer and no coroutine (the sink hot path).
+:class:`StepClock` limits each step of one message with a single timer for the whole run
+(the pipeline's hot path): starting a step only moves the deadline, and the timer, when it
+fires early, re-arms itself for the current deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import time
+from collections import deque
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -22,7 +24,7 @@ from splice.components.interfaces import Step
 from splice.errors import TransientError
 from splice.message import Message
 
-__all__ = ["CallDeadline", "CallTimedOut", "StepClock", "TimedStep", "within"]
+__all__ = ["CallDeadlines", "CallTimedOut", "Deadline", "StepClock", "TimedStep", "within"]
 
 T = TypeVar("T")
 
@@ -51,14 +53,19 @@ async def within(call: Awaitable[T], seconds: float | None, what: str) -> T:
         raise CallTimedOut(what, seconds) from exc
 
 
-class CallDeadline:
-    """The limit of one call awaited by the current task, as :func:`within` sets it.
+_RESOLUTION = time.get_clock_info("monotonic").resolution
+"""What the event loop allows a timer to be early by (its ``_clock_resolution``)."""
 
-    Create it right before awaiting the call; afterwards call :meth:`done` when the call
-    returned, or :meth:`failed` with what it raised, which answers the :class:`CallTimedOut`
-    to raise instead when this limit ended the call (as :func:`within` would have)::
 
-        deadline = CallDeadline(seconds)
+class CallDeadlines:
+    """The time limit of every call through one sink (one ``seconds``), with one timer.
+
+    Per call, :meth:`start` right before awaiting it; afterwards :meth:`Deadline.done`
+    when it returned, or :meth:`Deadline.failed` with what it raised, which answers the
+    :class:`CallTimedOut` to raise instead when this limit ended the call, exactly as
+    :func:`within` would have::
+
+        deadline = deadlines.start()
         try:
             await call
         except BaseException as error:
@@ -68,51 +75,101 @@ class CallDeadline:
             raise
         deadline.done()
 
-    One timer handle and no coroutine: :func:`asyncio.timeout` costs a ``Timeout`` object
-    and two coroutine steps (its ``__aenter__`` and ``__aexit__``) on top. As with it, a
+    No coroutine, no context manager, and no timer per call: as every call gets the same
+    ``seconds``, the calls' deadlines come in the order the calls started, so they queue
+    up and one timer, armed for the oldest, serves them all. When it rings it cancels the
+    tasks of the calls that are due and still running, skips those that ended, and re-arms
+    for the next; an ended call is only marked. As with :func:`asyncio.timeout`, a
     cancellation from elsewhere is left alone.
     """
 
-    __slots__ = ("_cancelling", "_handle", "_task", "fired", "seconds")
+    __slots__ = ("_handle", "_loop", "_pending", "seconds")
 
     def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: deque[Deadline] = deque()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> Deadline:
+        """A call starts in the current task; its limit runs from now."""
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # first use, or a new loop: nothing carries over
+            self.close()
+            self._loop = loop
+            self._pending.clear()
         task = asyncio.current_task(loop)
         if task is None:
-            raise RuntimeError("CallDeadline should be used inside a task")
-        self.seconds = seconds
-        self._task = task
-        self._cancelling = task.cancelling()
-        self.fired = False
-        self._handle: asyncio.TimerHandle | None = loop.call_at(loop.time() + seconds, self._ring)
+            raise RuntimeError("a sink call deadline should be used inside a task")
+        deadline = Deadline(self, task, loop.time() + self.seconds)
+        self._pending.append(deadline)
+        if self._handle is None:
+            self._handle = loop.call_at(deadline.due, self._ring)
+        return deadline
 
     def _ring(self) -> None:
         self._handle = None
-        self.fired = True
-        self._task.cancel()
+        loop, pending = self._loop, self._pending
+        assert loop is not None
+        late = loop.time() + _RESOLUTION  # what the loop itself counts as due
+        while pending:
+            head = pending[0]
+            if head.ended:
+                pending.popleft()
+            elif head.due < late:
+                pending.popleft()
+                head.fired = True
+                head.task.cancel()
+            else:
+                self._handle = loop.call_at(head.due, self._ring)
+                return
 
-    def done(self) -> None:
-        """The call returned: stop the timer (and forget a cancellation it swallowed)."""
+    def _trim(self) -> None:
+        pending = self._pending
+        while pending and pending[0].ended:
+            pending.popleft()
+
+    def close(self) -> None:
+        """Stop the timer (the sink is closed); calls started later arm it again."""
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+
+
+class Deadline:
+    """The limit of one call, from :meth:`CallDeadlines.start`."""
+
+    __slots__ = ("_cancelling", "_owner", "due", "ended", "fired", "task")
+
+    def __init__(self, owner: CallDeadlines, task: asyncio.Task[object], due: float) -> None:
+        self._owner = owner
+        self.task = task
+        self._cancelling = task.cancelling()
+        self.due = due
+        self.fired = False
+        self.ended = False
+
+    def done(self) -> None:
+        """The call returned (a cancellation of this limit it swallowed is forgotten)."""
+        self.ended = True
+        self._owner._trim()
         if self.fired:
             self.fired = False
-            self._task.uncancel()
+            self.task.uncancel()
 
     def failed(self, error: BaseException, what: str) -> CallTimedOut | None:
         """The call raised ``error``: the CallTimedOut to raise instead, if the limit ended it."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self.ended = True
+        self._owner._trim()
         if not self.fired:
             return None
         self.fired = False
-        ours = self._task.uncancel() <= self._cancelling
+        ours = self.task.uncancel() <= self._cancelling
+        seconds = self._owner.seconds
         if type(error) is asyncio.CancelledError:
-            return CallTimedOut(what, self.seconds) if ours else None
+            return CallTimedOut(what, seconds) if ours else None
         # like within(): a TimeoutError of the call's own, once the limit has passed
-        return CallTimedOut(what, self.seconds) if isinstance(error, TimeoutError) else None
+        return CallTimedOut(what, seconds) if isinstance(error, TimeoutError) else None
 
 
 class TimedStep(Step):
