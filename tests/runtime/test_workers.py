@@ -94,6 +94,11 @@ class Run:
 
 
 @pytest.fixture
+def _written(folder: Path) -> list[Path]:
+    """The files a file sink finished (not its hidden temporary files, renamed any moment)."""
+    return [path for path in folder.iterdir() if not path.name.startswith(".")]
+
+
 def project(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
     (folder / "flows").mkdir(parents=True)
@@ -193,7 +198,7 @@ def test_a_folder_is_polled_by_worker_0_only(project: Path, start: Callable[...,
     run = start()
     run.wait_for(r"\[worker 1\] splice\.runtime: flow 'echo'")
     run.eventually(lambda: len(list((inbox / "done").glob("*"))) == 20, "20 files done")
-    delivered = sorted(json.loads(path.read_text())["n"] for path in out.iterdir())
+    delivered = sorted(json.loads(path.read_text())["n"] for path in _written(out))
     assert delivered == list(range(20))
     assert run.terminate() == 0
     log = run.output()
@@ -227,8 +232,8 @@ def test_both_workers_journal_into_one_sqlite_store(
         statuses = list(pool.map(lambda body: get(port, "/accept", body)[0], bodies))
     assert statuses == [202] * 80
     out = project / "out"
-    run.eventually(lambda: out.is_dir() and len(list(out.iterdir())) == 80, "80 files out")
-    assert sorted(json.loads(path.read_text())["n"] for path in out.iterdir()) == list(range(80))
+    run.eventually(lambda: out.is_dir() and len(_written(out)) == 80, "80 files out")
+    assert sorted(json.loads(path.read_text())["n"] for path in _written(out)) == list(range(80))
     assert run.terminate() == 0
     status = subprocess.run(
         [str(SPLICE), "status", str(project), "--json"], capture_output=True, check=True
