@@ -93,12 +93,12 @@ class Run:
             self.process.wait(timeout=TIMEOUT)
 
 
-@pytest.fixture
 def _written(folder: Path) -> list[Path]:
     """The files a file sink finished (not its hidden temporary files, renamed any moment)."""
     return [path for path in folder.iterdir() if not path.name.startswith(".")]
 
 
+@pytest.fixture
 def project(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
     (folder / "flows").mkdir(parents=True)
