@@ -105,6 +105,8 @@ async def mailbox(server: ImapServer) -> AsyncIterator[Mailbox]:
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.logout(), 5)
+        if client.protocol.transport is not None:  # LOGOUT does not close the socket
+            client.protocol.transport.close()
 
 
 def mail(
