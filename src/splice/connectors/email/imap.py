@@ -29,7 +29,6 @@ import fnmatch
 import logging
 import re
 import ssl
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -39,9 +38,10 @@ from pydantic import Field, SecretStr, model_validator
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
+from splice.components.redelivery import RedeliveryIds
 from splice.components.spec import ComponentConfig, ComponentSpec
 from splice.errors import NotConnected
-from splice.message import Message, new_id
+from splice.message import Message
 from splice.types import Duration
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ class ImapSource(Source):
         self._closed = asyncio.Event()
         self._uidvalidity = ""
         self._open: dict[str, _Email] = {}
-        self._ids: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+        self._ids = RedeliveryIds()
 
     @property
     def _port(self) -> int:
@@ -324,7 +324,7 @@ class ImapSource(Source):
             if part.filename is not None:
                 part_headers["email.attachment"] = part.filename
             message = Message(
-                id=self._id_for((self._uidvalidity, uid, index)),
+                id=self._ids.id_for((self._uidvalidity, uid, index)),
                 body=part.body,
                 headers=part_headers,
                 content_type=part.content_type,
@@ -343,14 +343,6 @@ class ImapSource(Source):
             if value is not None:
                 headers[f"email.{name.replace('-', '_')}"] = " ".join(str(value).split())
         return headers
-
-    def _id_for(self, key: tuple[str, str, int]) -> str:
-        """An email taken again (after a failed delivery) keeps its message ids."""
-        message_id = self._ids.pop(key, None) or new_id()
-        self._ids[key] = message_id
-        while len(self._ids) > 10_000:
-            self._ids.popitem(last=False)
-        return message_id
 
     # -- settling ---------------------------------------------------------------------------
 

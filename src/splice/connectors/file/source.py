@@ -24,7 +24,6 @@ import logging
 import os
 import shutil
 import time
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
+from splice.components.redelivery import RedeliveryIds
 from splice.components.spec import ComponentConfig, ComponentSpec
 from splice.connectors.file._records import FileRecords, RecordReader, check_records_codec
 from splice.errors import MessageError
@@ -127,7 +127,7 @@ class FileSource(Source):
         self._closed = asyncio.Event()
         self._pending = 0
         self._not_before: dict[str, float] = {}
-        self._ids: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        self._ids = RedeliveryIds()
         """A file given back and claimed again keeps its message id (poison detection)."""
         self._codec = None
         if config.records is not None:
@@ -218,7 +218,7 @@ class FileSource(Source):
             self._refuse(claimed, name, f"file is {stat.st_size} bytes, over max_bytes")
             return None
         message = Message(
-            id=self._id_for((name, stat.st_size, stat.st_mtime_ns)),
+            id=self._ids.id_for((name, stat.st_size, stat.st_mtime_ns)),
             body=claimed.read_bytes(),
             headers=self._headers(name, stat),
             content_type=self._config.content_type or guess_content_type(name),
@@ -274,13 +274,6 @@ class FileSource(Source):
         else:
             action = self._finish if outcome == "finish" else self._give_back
             await self._settle(action, claimed, name)
-
-    def _id_for(self, key: tuple[str, int, int]) -> str:
-        message_id = self._ids.pop(key, None) or new_id()
-        self._ids[key] = message_id
-        while len(self._ids) > 10_000:
-            self._ids.popitem(last=False)
-        return message_id
 
     def _refuse(self, claimed: Path, name: str, reason: str, code: str = "file-too-large") -> None:
         target = _move_unique(claimed, self._failed, name)

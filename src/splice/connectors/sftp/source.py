@@ -18,7 +18,6 @@ import logging
 import os
 import posixpath
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -26,6 +25,7 @@ from pydantic import Field
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
+from splice.components.redelivery import RedeliveryIds
 from splice.components.spec import ComponentSpec
 from splice.connectors.file.source import guess_content_type
 from splice.connectors.sftp.connection import SftpConfig, SftpSession, is_connection_error
@@ -87,7 +87,7 @@ class SftpSource(Source):
         self._closed = asyncio.Event()
         self._pending = 0
         self._not_before: dict[str, float] = {}
-        self._ids: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._ids = RedeliveryIds()
 
     async def open(self) -> None:
         sftp = await self._session.client()
@@ -211,7 +211,7 @@ class SftpSource(Source):
             data = await handle.read()
         body = data if isinstance(data, bytes) else data.encode()
         message = Message(
-            id=self._id_for((name, len(body))),
+            id=self._ids.id_for((name, len(body))),
             body=body,
             headers={
                 "sftp.name": name,
@@ -221,14 +221,6 @@ class SftpSource(Source):
             content_type=self._config.content_type or guess_content_type(name),
         )
         return Delivery(message, self._acker(path, name), self._nacker(path, name))
-
-    def _id_for(self, key: tuple[str, int]) -> str:
-        """A file given back and claimed again keeps its message id (poison detection)."""
-        message_id = self._ids.pop(key, None) or new_id()
-        self._ids[key] = message_id
-        while len(self._ids) > 10_000:
-            self._ids.popitem(last=False)
-        return message_id
 
     # -- settling ---------------------------------------------------------------------------
 
