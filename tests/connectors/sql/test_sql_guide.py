@@ -3,42 +3,24 @@ and so do the spec examples of the three connectors."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from tests.guides import GUIDES, validate_fragment, yaml_blocks
 
 from splice.components import registry
 
-GUIDES = Path(__file__).resolve().parents[3] / "docs" / "guides"
 BLOCKS = [
-    (guide, block)
-    for guide in ("nats", "redis", "sql")
-    for block in re.findall(
-        r"^```yaml\n(.*?)^```", (GUIDES / f"{guide}.md").read_text(), re.S | re.M
-    )
+    (guide, block) for guide in ("nats", "redis", "sql") for block in yaml_blocks(f"{guide}.md")
 ]
-
-
-def validate(document: dict[str, Any]) -> list[str]:
-    checked = []
-    for name, raw in document.get("source", {}).items():
-        registry.get("source", name).parse(raw)
-        checked.append(name)
-    for sink in document.get("sinks", {}).values():
-        for name, raw in sink.items():
-            registry.get("sink", name).parse(raw)
-            checked.append(name)
-    return checked
 
 
 @pytest.mark.parametrize(
     ("guide", "block"), BLOCKS, ids=[f"{g}:{b.splitlines()[0]}" for g, b in BLOCKS]
 )
 def test_the_guide_example_validates(guide: str, block: str) -> None:
-    assert validate(YAML(typ="safe").load(block)) == [guide]
+    assert validate_fragment(YAML(typ="safe").load(block)) == [guide]
 
 
 def test_every_guide_has_examples() -> None:
@@ -53,8 +35,8 @@ def test_every_guide_has_examples() -> None:
         {"sinks": {"out": {"redis": "orders.created"}}},
     ],
 )
-def test_the_guide_shorthands_validate(document: dict[str, Any]) -> None:
-    assert len(validate(document)) == 1
+def test_the_guide_shorthands_validate_fragment(document: dict[str, Any]) -> None:
+    assert len(validate_fragment(document)) == 1
 
 
 @pytest.mark.parametrize("kind", ["source", "sink"])
@@ -68,4 +50,4 @@ def test_the_spec_example_validates(kind: Any, name: str) -> None:
 
 def test_the_example_project_flow_validates() -> None:
     flow = GUIDES.parents[1] / "examples" / "postgres-to-nats" / "flows" / "new-orders.yaml"
-    assert validate(YAML(typ="safe").load(flow.read_text())) == ["sql", "nats"]
+    assert validate_fragment(YAML(typ="safe").load(flow.read_text())) == ["sql", "nats"]
