@@ -319,3 +319,22 @@ def test_refs_within_the_file_are_followed() -> None:
         ("/0/qty", "0 is less than the minimum of 1"),
         ("/1", "'sku' is a required property"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "valid"),
+    [
+        ("^[A-Z]{2}-[0-9]+$", "AB-12", True),
+        ("^[A-Z]{2}-[0-9]+$", "AB-12\n", True),  # Python's $ also matches before a final LF
+        ("^[A-Z]{2}-[0-9]+$", "ab-12", False),
+        (r"^\d+$", "١٢٣", True),  # Python's \d takes every Unicode digit
+        ("(?P<year>[0-9]{4})", "in 2026", True),  # Python's syntax, searched anywhere
+        ("^[A-Z]+$", 42, True),  # not a string: pattern does not apply
+    ],
+)
+def test_patterns_are_python_regular_expressions(pattern: str, value: Any, valid: bool) -> None:
+    schema = {"properties": {"code": {"pattern": pattern}}}
+    check = compile_check(schema, Draft202012Validator(schema))
+    assert check is not None
+    assert Draft202012Validator(schema).is_valid({"code": value}) is valid
+    assert check({"code": value}) is valid

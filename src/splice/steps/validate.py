@@ -14,6 +14,7 @@ alone decides whenever the compiled check cannot promise the same answer.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable
@@ -309,6 +310,8 @@ def _plain_keywords(node: dict[str, Any]) -> bool:
 def _python_keyword(validator: Any, name: str) -> type:
     """A jsonschema-rs keyword that runs python-jsonschema's own function for ``name``."""
     check = validator.VALIDATORS[name]
+    if name == "pattern":
+        return _python_pattern(validator, check)
 
     class PythonKeyword:
         def __init__(self, parent: dict[str, Any], value: Any, path: list[str | int]) -> None:
@@ -320,6 +323,31 @@ def _python_keyword(validator: Any, name: str) -> type:
                 raise ValueError(error.message)
 
     return PythonKeyword
+
+
+def _python_pattern(validator: Any, check: Any) -> type:
+    """``pattern`` as python-jsonschema reads it (``re.search`` on strings), without its
+    generator and type lookup per call: a compiled expression's search, or, for a pattern
+    Python cannot compile, python-jsonschema's own function (which raises the same error)."""
+
+    class PythonPattern:
+        def __init__(self, parent: dict[str, Any], value: Any, path: list[str | int]) -> None:
+            self._parent = parent
+            self._value = value
+            self._search: Callable[[str], object] | None = None
+            if isinstance(value, str):
+                with contextlib.suppress(re.error):
+                    self._search = re.compile(value).search
+
+        def validate(self, instance: Any) -> None:
+            search = self._search
+            if search is None:
+                for error in check(validator, self._value, instance, self._parent):
+                    raise ValueError(error.message)
+            elif isinstance(instance, str) and search(instance) is None:
+                raise ValueError(f"{instance!r} does not match {self._value!r}")
+
+    return PythonPattern
 
 
 def _plain(body: Any) -> bool:
