@@ -288,3 +288,41 @@ async def test_open_against_no_broker_is_not_connected(tmp_path: Path) -> None:
     with pytest.raises(NotConnected, match=r"127\.0\.0\.1:1") as caught:
         await out.open()
     assert "guest:guest" not in str(caught.value)
+
+
+async def test_confirmed_publishes_write_their_own_frames_and_arrive_whole(
+    rabbit: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ordinary messages skip aiormq's basic_publish; a body larger than a frame is split
+    and arrives whole; a header name pamqp would cut short goes through aiormq."""
+    queue = rabbit.queue()
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue))
+    into = source(tmp_path, queue=queue, prefetch=10)
+    await out.open()
+    await into.open()
+    calls: list[str] = []
+    channel = out._channel
+    assert channel is not None
+    original = channel.basic_publish
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        calls.append("basic_publish")
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(channel, "basic_publish", counted)
+    big = bytes(range(256)) * 2048  # 512 KiB: several frames at the negotiated frame_max
+    try:
+        await out.send(Message(b"small", {"x-order": "1"}))
+        await out.send(Message(big))
+        assert calls == []
+        await out.send(Message(b"odd", {"k" * 130: "v"}))  # pamqp cuts the name to 128
+        assert calls == ["basic_publish"]
+        deliveries = await pull(into, 3)
+        bodies = [d.message.body for d in deliveries]
+        assert bodies == [b"small", big, b"odd"]
+        assert deliveries[0].message.headers["x-order"] == "1"
+        for delivery in deliveries:
+            await delivery.ack([delivery.message])
+    finally:
+        await into.close()
+        await out.close()

@@ -34,6 +34,7 @@ from splice.connectors.amqp._connection import (
     properties_for,
     safe_url,
 )
+from splice.connectors.amqp._publish import ConfirmedPublisher
 from splice.errors import MessageError, NotConnected, PermanentError, TransientError
 from splice.message import Message
 
@@ -99,6 +100,7 @@ class AmqpSink(Sink):
         self._target = f"{safe_url(config)} exchange '{config.exchange}'"
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
+        self._publisher: ConfirmedPublisher | None = None
         self._connecting = asyncio.Lock()
         self._closed = False
         self._forward = HeaderFilter(config.headers)
@@ -137,14 +139,17 @@ class AmqpSink(Sink):
         from aiormq.exceptions import AMQPError, DeliveryError, PublishError
 
         try:
-            await channel.basic_publish(
-                body,
-                exchange=self.config.exchange,
-                routing_key=routing_key,
-                properties=properties,  # type: ignore[arg-type]
-                mandatory=self.config.mandatory,
-                wait=not self.config.confirm,  # type: ignore[call-arg]  # aiormq.Channel has it
-            )
+            if self.config.confirm:
+                await self._publisher_for(channel).publish(body, routing_key, properties)
+            else:
+                await channel.basic_publish(
+                    body,
+                    exchange=self.config.exchange,
+                    routing_key=routing_key,
+                    properties=properties,  # type: ignore[arg-type]
+                    mandatory=self.config.mandatory,
+                    wait=True,  # type: ignore[call-arg]  # aiormq.Channel has it
+                )
         except PublishError as exc:
             raise PermanentError(
                 f"{self._target} returned the message as unroutable (routing key "
@@ -160,6 +165,14 @@ class AmqpSink(Sink):
             raise TransientError(
                 f"lost the connection to {self._target}: {describe(exc)}", code="amqp-connection"
             ) from exc
+
+    def _publisher_for(self, channel: AbstractChannel) -> ConfirmedPublisher:
+        publisher = self._publisher
+        if publisher is None or publisher.channel is not channel:
+            publisher = self._publisher = ConfirmedPublisher(
+                channel, self.config.exchange, self.config.mandatory
+            )
+        return publisher
 
     def _encode(self, message: Message) -> tuple[bytes, str | None]:
         if message.is_encoded or isinstance(message.body, str):
