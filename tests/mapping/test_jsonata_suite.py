@@ -1,9 +1,11 @@
 """The official JSONata test suite (the half in ../shared/corpora) through compile_mapping.
 
-Every ``groups/*/case*.json`` runs twice: through the compiled mappings splice uses and
-through jsonata-python's interpreter alone (the compiler's reference). The cases listed in
-``jsonata_divergences.yaml`` are expected to fail (strictly: one that starts passing must
-be removed from the list), and the compiler must pass every case the interpreter passes.
+Every ``groups/*/case*.json`` runs three times: through the compiled mappings splice uses
+(generated code over closures), through the closures alone (the generated code's
+fallback) and through jsonata-python's interpreter alone (the compiler's reference). The
+cases listed in ``jsonata_divergences.yaml`` are expected to fail (strictly: one that
+starts passing must be removed from the list), and the compiler must pass every case the
+interpreter passes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ruamel.yaml import YAML
 
 from splice.errors import MappingError
 from splice.mapping import UNDEFINED, Mapping, compile_mapping
-from splice.mapping._mapping import interpreted_mapping
+from splice.mapping._mapping import closure_mapping, interpreted_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT.parent / "shared" / "corpora" / "jsonata" / "test-suite"
@@ -121,18 +123,24 @@ def test_jsonata_suite_case(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", _cases())
+def test_jsonata_suite_case_closures(path: Path) -> None:
+    _recorded(path, closure_mapping)
+
+
+@pytest.mark.parametrize("path", _cases())
 def test_jsonata_suite_case_interpreted(path: Path) -> None:
     _recorded(path, interpreted_mapping)
 
 
 def test_compiler_passes_every_case_the_interpreter_passes() -> None:
-    """Runs after the two above (file order) and reuses their outcomes; alone, runs all."""
+    """Runs after the three above (file order) and reuses their outcomes; alone, runs all."""
     paths = sorted(SUITE.glob("groups/*/case*.json"))
     interpreter = {p for p in paths if _passes(p, interpreted_mapping)}
-    compiler = {p for p in paths if _passes(p, compile_mapping)}
     assert len(interpreter) > 700
-    missing = sorted(f"{p.parent.name}/{p.stem}" for p in interpreter - compiler)
-    assert not missing, f"the compiler fails cases the interpreter passes: {missing}"
+    for factory in (compile_mapping, closure_mapping):
+        compiler = {p for p in paths if _passes(p, factory)}
+        missing = sorted(f"{p.parent.name}/{p.stem}" for p in interpreter - compiler)
+        assert not missing, f"{factory.__name__} fails cases the interpreter passes: {missing}"
 
 
 def test_every_divergence_names_a_case() -> None:

@@ -238,9 +238,17 @@ _TRANSFORM_ATTRS = ("pattern", "update", "delete")
 class Compiler:
     """Compiles the nodes of one expression for one engine (closures capture the engine)."""
 
-    def __init__(self, engine: Any, arithmetic: Arithmetic) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        arithmetic: Arithmetic,
+        natives: dict[Any, Callable[[list[Any]], Any]] | None = None,
+    ) -> None:
         self.engine = engine
         self.arithmetic = arithmetic
+        self.natives = natives or {}
+        """Library functions computed without their signature check when ``fast(args)``
+        returns anything but ``NONE`` (it does so only when the check would pass)."""
         self.fallbacks: list[str] = []
         """``"<type> at <position>"`` for each node evaluated by the interpreter."""
 
@@ -256,16 +264,20 @@ class Compiler:
         return fn
 
     def _build(self, node: Any) -> Fn:
+        """The closure; ``node._splice_gen`` says how ``_codegen`` may inline it (or None)."""
         kind = node.type
         builder = _BUILDERS.get(kind)
+        node._splice_gen = None
         if builder is None:
             return self._fallback(node)
         extras = bool(node.predicate) or (kind != "path" and node.group is not None)
         core: Fn | None = builder(self, node, not extras)
         if core is None:
+            node._splice_gen = None
             return self._fallback(node)
         if not extras:
             return core
+        node._splice_gen = None
         return self._finish(node, core)
 
     def _fallback(self, node: Any) -> Fn:
@@ -350,6 +362,7 @@ class Compiler:
 
     def _literal(self, node: Any, finish: bool) -> Fn:
         value = node.value if node.value is not None else NULL
+        node._splice_gen = ("const", value)
 
         def literal(input: Any, env: Any) -> Any:
             return value
@@ -370,6 +383,7 @@ class Compiler:
             return None
         lookup = Functions.lookup
         keep_array = node.keep_array
+        node._splice_gen = ("name", key, finish)
 
         def name(input: Any, env: Any) -> Any:
             if input.__class__ is dict:
@@ -430,6 +444,7 @@ class Compiler:
                 return None
         general = self._general_path(node, finish)
         simple = self._simple_path(node, general) if finish else None
+        node._splice_gen = ("path", finish)
         return simple or general
 
     def _general_path(self, node: Any, finish: bool) -> Fn:
@@ -676,6 +691,7 @@ class Compiler:
                     result[key] = value
             return result
 
+        object_constructor._splice_constant = fields  # type: ignore[attr-defined]
         return object_constructor
 
     def _unary(self, node: Any, finish: bool) -> Fn | None:
@@ -700,6 +716,7 @@ class Compiler:
         if op == "[":
             items = [(self.compile(item), str(item.value) == "[") for item in node.expressions]
             consarray = node.consarray
+            node._splice_gen = ("array",)
 
             def array(input: Any, env: Any) -> Any:
                 result = JList()
@@ -718,6 +735,8 @@ class Compiler:
             return array
         if op == "{":
             group = self._group(node)
+            if group.__dict__.get("_splice_constant") is not None:
+                node._splice_gen = ("object",)
 
             def obj(input: Any, env: Any) -> Any:
                 try:
@@ -763,23 +782,26 @@ class Compiler:
             exact = self.arithmetic(op)
             isfinite = math.isfinite
 
+            def combine(left: Any, right: Any) -> Any:
+                lcls = left.__class__
+                rcls = right.__class__
+                if (lcls is int or (lcls is float and isfinite(left))) and (
+                    rcls is int or (rcls is float and isfinite(right))
+                ):
+                    return exact(left, right)
+                if left is None or right is None:
+                    return engine.evaluate_numeric_expression(left, right, op)
+                if not _is_numeric(left):
+                    raise JException("T2001", -1, op, left)
+                if not _is_numeric(right):
+                    raise JException("T2002", -1, op, right)
+                return exact(left, right)
+
+            node._splice_gen = ("arithmetic", op, combine, exact)
+
             def arithmetic(input: Any, env: Any) -> Any:
                 try:
-                    left = lhs(input, env)
-                    right = rhs(input, env)
-                    lcls = left.__class__
-                    rcls = right.__class__
-                    if (lcls is int or (lcls is float and isfinite(left))) and (
-                        rcls is int or (rcls is float and isfinite(right))
-                    ):
-                        return exact(left, right)
-                    if left is None or right is None:
-                        return engine.evaluate_numeric_expression(left, right, op)
-                    if not _is_numeric(left):
-                        raise JException("T2001", -1, op, left)
-                    if not _is_numeric(right):
-                        raise JException("T2002", -1, op, right)
-                    return exact(left, right)
+                    return combine(lhs(input, env), rhs(input, env))
                 except JException as error:
                     _located(error, position)
                     raise
@@ -789,6 +811,7 @@ class Compiler:
         if op in ("<", "<=", ">", ">="):
             compare_slow = engine.evaluate_comparison_expression
             compare = _COMPARE[op]
+            node._splice_gen = ("compare", op, compare_slow)
 
             def comparison(input: Any, env: Any) -> Any:
                 try:
@@ -857,6 +880,7 @@ class Compiler:
         condition = self.compile(node.condition)
         then = self.compile(node.then)
         otherwise = self.compile(node._else) if node._else is not None else None
+        node._splice_gen = ("condition", finish)
 
         def conditional(input: Any, env: Any) -> Any:
             if boolize(condition(input, env)):
@@ -869,6 +893,7 @@ class Compiler:
 
     def _block(self, node: Any, finish: bool) -> Fn:
         expressions = [self.compile(expression) for expression in node.expressions]
+        node._splice_gen = ("block", finish)
 
         def block(input: Any, env: Any) -> Any:
             frame = Frame(env)
@@ -921,6 +946,7 @@ class Compiler:
         call = self._call(node)
         keep_array = node.keep_array
         position = node.position
+        node._splice_gen = ("function", finish, call.invoke)  # type: ignore[attr-defined]
 
         def function_call(input: Any, env: Any) -> Any:
             try:
@@ -954,6 +980,10 @@ class Compiler:
             args = [] if context is NONE else [context]
             for arg_fn in arg_fns:
                 args.append(arg_fn(input, env))
+            return invoke(proc, args, input, env)
+
+        def invoke(proc: Any, args: list[Any], input: Any, env: Any) -> Any:
+            """The call once the procedure and the arguments are evaluated."""
             if proc is None:
                 raise JException("T1006", position, proc_name)
             try:
@@ -974,12 +1004,18 @@ class Compiler:
                     error.current = token
                 raise
 
+        call.invoke = invoke  # type: ignore[attr-defined]
         return call
 
     def _apply(self, proc: Any, args: list[Any], input: Any, env: Any) -> Any:
         """``Jsonata.apply``, calling library and splice functions without the detours."""
         cls = proc.__class__
         if cls is JNativeFunction:
+            fast = self.natives.get(proc)
+            if fast is not None:
+                result = fast(args)
+                if result is not NONE:
+                    return result
             signature = proc.signature
             if signature is not None:
                 args = validate_arguments(signature, args, input)

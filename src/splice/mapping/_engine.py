@@ -30,12 +30,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from jsonata import Functions, JException, Jsonata, Timebox, Utils
 from jsonata.parser import Parser
 
-from splice.mapping._compiler import Compiler, Fn
+from splice.mapping._codegen import generate
+from splice.mapping._compiler import Compiler, Fn, _native_result
 
 __all__ = [
     "MoneyFunctions",
@@ -99,14 +100,64 @@ def exact_add(lhs: int | float, rhs: int | float, op: str) -> int | float:
     return _nearest(_DECIMAL_OPS[op](_dec(lhs), _dec(rhs)))
 
 
+_EXACT_DIGITS = 10**79
+"""Below this many units, a ``Decimal`` result of ``_EXACT`` (80 digits) is not rounded."""
+_POWERS: tuple[int, ...] = tuple(10**e for e in range(64))
+_SCALED: dict[float, tuple[int, int]] = {}
+""":func:`_scaled` of recently seen floats (prices repeat); cleared when it grows large."""
+_SCALED_MAX = 4096
+
+
+def _scaled(value: float) -> tuple[int, int] | None:
+    """``value`` as ``(units, places)``: ``Decimal(repr(value)) == units / 10**places``.
+
+    ``None`` when ``repr`` has an exponent (or is ``inf``/``nan``): use ``Decimal`` then.
+    """
+    found = _SCALED.get(value)
+    if found is not None:
+        return found
+    text = repr(value)
+    if "e" in text or "n" in text:
+        return None
+    found = (int(text.replace(".", "")), len(text) - text.index(".") - 1)
+    if len(_SCALED) >= _SCALED_MAX:
+        _SCALED.clear()
+    _SCALED[value] = found
+    return found
+
+
+def _exact_result(units: int, places: int) -> int | float | None:
+    """``_nearest(Decimal(units).scaleb(-places))`` when it is surely exact, else ``None``.
+
+    Within 79 digits the decimal computation is exact, so the result is the integer when
+    whole, else ``units / 10**places`` rounded once to the nearest float (Python's int
+    division rounds correctly, as ``float(Decimal)`` does), far below ``D1001``'s limit.
+    """
+    if not -_EXACT_DIGITS < units < _EXACT_DIGITS or places >= len(_POWERS):
+        return None
+    scale = _POWERS[places]
+    whole, rest = divmod(units, scale)
+    if not rest:
+        return whole
+    return units / scale
+
+
 def exact_operation(op: str) -> Callable[[int | float, int | float], int | float]:
-    """:func:`exact_add` for one ``op``, inlined: the compiled ``+ - *`` call it per value."""
+    """:func:`exact_add` for one ``op``, inlined: the compiled ``+ - *`` call it per value.
+
+    Numbers whose ``repr`` has no exponent are computed on integers (``units / 10**places``),
+    which gives what the ``Decimal`` computation gives without its cost.
+    """
     int_op = _INT_OPS[op]
     float_op = _FLOAT_OPS[op]
     decimal_op = _DECIMAL_OPS[op]
     to_decimal = decimal.Decimal
     safe = _SAFE_INTEGER
     float_max = _FLOAT_MAX
+    multiply = op == "*"
+    powers = _POWERS
+    digits = _EXACT_DIGITS
+    cache = _SCALED
 
     def operation(lhs: Any, rhs: Any) -> int | float:
         lcls = lhs.__class__
@@ -118,6 +169,29 @@ def exact_operation(op: str) -> Callable[[int | float, int | float], int | float
             return _as_double(float_op(float(lhs), float(rhs)))
         if lcls is not float and rcls is not float:  # int subclasses
             return exact_add(lhs, rhs, op)
+        left = (cache.get(lhs) or _scaled(lhs)) if lcls is float else (lhs, 0)
+        right = (cache.get(rhs) or _scaled(rhs)) if rcls is float else (rhs, 0)
+        if left is not None and right is not None and (lcls is int or rcls is int or lcls is rcls):
+            lunits, lplaces = left
+            runits, rplaces = right
+            if multiply:
+                units = lunits * runits
+                places = lplaces + rplaces
+            elif lplaces == rplaces:
+                units = int_op(lunits, runits)
+                places = lplaces
+            elif lplaces > rplaces:
+                units = int_op(lunits, runits * powers[lplaces - rplaces])
+                places = lplaces
+            else:
+                units = int_op(lunits * powers[rplaces - lplaces], runits)
+                places = rplaces
+            if -digits < units < digits and places < 64:
+                scale = powers[places]
+                whole, rest = divmod(units, scale)
+                if not rest:
+                    return whole
+                return units / scale
         value = decimal_op(
             to_decimal(repr(lhs)) if lcls is float else to_decimal(lhs),
             to_decimal(repr(rhs)) if rcls is float else to_decimal(rhs),
@@ -129,12 +203,44 @@ def exact_operation(op: str) -> Callable[[int | float, int | float], int | float
             return int(whole)
         return float(value)
 
+    # what ``_codegen`` needs to inline the product of an int and a float seen before
+    operation._splice_scaled = (cache, powers, digits)  # type: ignore[attr-defined]
     return operation
 
 
+_INT_TYPE = {int}
+
+
 def exact_sum(values: Sequence[int | float]) -> int | float:
-    if all(isinstance(v, int) for v in values):
+    types = set(map(type, values))
+    if types == _INT_TYPE:
+        return _nearest(sum(cast("Sequence[int]", values)))
+    if float not in types and all(isinstance(v, int) for v in values):
         return _nearest(sum(int(v) for v in values))
+    units = places = bound = 0
+    for value in values:
+        cls = value.__class__
+        parts = _scaled(value) if cls is float else (int(value), 0) if cls is int else None
+        if parts is None:
+            return _decimal_sum(values)
+        more, more_places = parts
+        if more_places > places:
+            if more_places >= len(_POWERS):
+                return _decimal_sum(values)
+            scale = _POWERS[more_places - places]
+            units *= scale
+            bound *= scale
+            places = more_places
+        elif more_places < places:
+            more *= _POWERS[places - more_places]
+        units += more
+        bound += abs(more)
+    # every partial sum has fewer digits than ``bound``: the Decimal sums were exact
+    result = _exact_result(units, places) if bound < _EXACT_DIGITS else None
+    return _decimal_sum(values) if result is None else result
+
+
+def _decimal_sum(values: Sequence[int | float]) -> int | float:
     total = decimal.Decimal(0)
     for value in values:
         total = _EXACT.add(total, _dec(value))
@@ -162,6 +268,21 @@ _OVERRIDES = (
     Jsonata.function("sum", "<a<n>:n>", MoneyFunctions, "sum"),
     Jsonata.function("average", "<a<n>:n>", MoneyFunctions, "average"),
 )
+_NUMBER_TYPES = frozenset({int, float})
+_NOT_HANDLED = Utils.NONE
+
+
+def _fast_sum(args: list[Any]) -> Any:
+    """``$sum(array)`` of an array of numbers: what its signature check would let through."""
+    if len(args) == 1:
+        values = args[0]
+        cls = values.__class__
+        if (cls is list or cls is Utils.JList) and _NUMBER_TYPES.issuperset(map(type, values)):
+            return _native_result(exact_sum(values))
+    return _NOT_HANDLED
+
+
+_FAST_NATIVES: dict[Any, Callable[[list[Any]], Any]] = {_OVERRIDES[0]: _fast_sum}
 
 
 class SpliceJsonata(Jsonata):  # type: ignore[misc]
@@ -178,6 +299,7 @@ class SpliceJsonata(Jsonata):  # type: ignore[misc]
         timeout_ms: int | None,
         max_depth: int | None,
         compiled: bool = True,
+        generated: bool = True,
     ) -> None:
         super().__init__(expression)
         self._timeout_ms = timeout_ms
@@ -197,13 +319,26 @@ class SpliceJsonata(Jsonata):  # type: ignore[misc]
         self.fallbacks: tuple[str, ...] = ()
         """The nodes the compiler left to the interpreter (``"sort at 12"``)."""
         self._root: Fn | None = None
+        self._generated_root: Callable[[Any, Any, bool], tuple[Any, bool]] | None = None
+        self.generated: str | None = None
+        """The Python source generated for the expression (``_codegen``), if any."""
         if compiled:
-            compiler = Compiler(self, exact_operation)
+            compiler = Compiler(self, exact_operation, _FAST_NATIVES)
             self._root = compiler.compile(self.ast)
             self.fallbacks = tuple(compiler.fallbacks)
+            code = generate(self.ast) if generated else None
+            if code is not None:
+                self._generated_root, self.generated = code
 
     def run(self, data: Any, bindings: Mapping[str, Any]) -> Any:
         """Evaluate once; ``None`` is undefined, ``Utils.NULL_VALUE`` is JSON null."""
+        return self.run_json(data, bindings)[0]
+
+    def run_json(self, data: Any, bindings: Mapping[str, Any]) -> tuple[Any, bool]:
+        """:meth:`run`, and whether the result may hold ``Utils.NULL_VALUE``.
+
+        When that is ``False``, :func:`convert_nulls` would not change the result.
+        """
         with self._lock:
             Jsonata.CURRENT.jsonata = self
             base = self.environment = self._base_environment
@@ -212,22 +347,28 @@ class SpliceJsonata(Jsonata):  # type: ignore[misc]
                 frame.bind(name, value)
             root = self._root
             if root is None:
-                return self._interpreted(data, frame)
+                return self._interpreted(data, frame), True
             # what Jsonata.evaluate does before evaluating
             if self.errors is not None:
                 raise JException("S0500", 0)
-            frame.bind("$", data)
-            self.timestamp = Timebox.current_milli_time()
+            if data.__class__ is dict:
+                frame.bindings["$"] = data  # what bind does for a value without a signature
+            else:
+                frame.bind("$", data)
+            self.timestamp = round(time.time() * 1000)  # Timebox.current_milli_time()
             if isinstance(data, list) and not Utils.is_sequence(data):
                 data = Utils.create_sequence(data)
                 data.outer_wrapper = True
-            if self.validate_input:
-                validate_input(data)
+            has_null = validate_input(data) if self.validate_input else True
             self._depth = 0
             if self._timeout_ms is not None:
                 self._deadline = time.monotonic() + self._timeout_ms / 1000
             try:
-                return root(data, frame)
+                generated = self._generated_root
+                if generated is not None:
+                    result: tuple[Any, bool] = generated(data, frame, has_null)
+                    return result
+                return root(data, frame), True
             finally:
                 self.environment = base
 
@@ -310,21 +451,28 @@ _JList = Utils.JList
 _NULL = Utils.NULL_VALUE
 
 
-def validate_input(value: Any) -> None:
-    """``Functions.validate_input`` (only JSON types), faster on plain dicts and lists."""
+def validate_input(value: Any) -> bool:
+    """``Functions.validate_input`` (only JSON types), faster on plain dicts and lists.
+
+    Returns whether ``value`` holds JSONata's null (``Utils.NULL_VALUE``) anywhere.
+    """
     cls = value.__class__
+    found = False
     if cls is dict:
         for key, item in value.items():
             if key.__class__ is not str:
                 Functions.validate_input(key)
             if item.__class__ not in _SCALARS:
-                validate_input(item)
+                found = validate_input(item) or found
     elif cls is list or cls is _JList:
         for item in value:
             if item.__class__ not in _SCALARS:
-                validate_input(item)
+                found = validate_input(item) or found
     elif cls not in _SCALARS:
+        if value is _NULL:
+            return True
         Functions.validate_input(value)
+    return found
 
 
 def convert_nulls(value: Any) -> Any:

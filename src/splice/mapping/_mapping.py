@@ -79,13 +79,15 @@ class Mapping:
             variables["headers"] = dict(headers)
         source = None if data is UNDEFINED else Utils.NULL_VALUE if data is None else data
         try:
-            result = self._evaluator.run(source, variables)
+            result, may_hold_null = self._evaluator.run_json(source, variables)
         except MappingError as exc:
             exc.expression = self.expression
             raise
         except Exception as exc:
             raise _translate(exc, self.expression) from exc
-        return UNDEFINED if result is None else convert_nulls(result)
+        if result is None:
+            return UNDEFINED
+        return convert_nulls(result) if may_hold_null else result
 
 
 def compile_mapping(
@@ -96,7 +98,7 @@ def compile_mapping(
     max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Mapping:
     """Compile ``expression`` (cached by expression, lookup tables and limits)."""
-    return _compile(expression, lookups, timeout, max_depth, True)
+    return _compile(expression, lookups, timeout, max_depth, True, True)
 
 
 def interpreted_mapping(
@@ -107,12 +109,29 @@ def interpreted_mapping(
     max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Mapping:
     """``compile_mapping`` on jsonata-python's interpreter alone (the compiler's reference)."""
-    return _compile(expression, lookups, timeout, max_depth, False)
+    return _compile(expression, lookups, timeout, max_depth, False, False)
+
+
+def closure_mapping(
+    expression: str,
+    *,
+    lookups: LookupTables | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Mapping:
+    """``compile_mapping`` on the compiled closures alone, without the generated code
+    (the reference of ``_codegen``'s fast path)."""
+    return _compile(expression, lookups, timeout, max_depth, True, False)
 
 
 @functools.lru_cache(maxsize=2048)
 def _compile(
-    expression: str, lookups: LookupTables | None, timeout: float, max_depth: int, compiled: bool
+    expression: str,
+    lookups: LookupTables | None,
+    timeout: float,
+    max_depth: int,
+    compiled: bool,
+    generated: bool,
 ) -> Mapping:
     functions = {"lookup": _lookup_function(lookups or LookupTables())}
     try:
@@ -122,6 +141,7 @@ def _compile(
             timeout_ms=round(timeout * 1000),
             max_depth=max_depth,
             compiled=compiled,
+            generated=generated,
         )
     except Exception as exc:
         raise _translate(exc, expression) from exc
