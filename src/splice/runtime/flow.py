@@ -97,6 +97,8 @@ class FlowRunner:
         return emit
 
     async def start_source(self) -> None:
+        if hasattr(self.source, "offer"):
+            self.source.offer = self.offer
         await self.source.open()
         self._pump_task = asyncio.create_task(self._pump(), name=f"splice:{self.name}")
 
@@ -156,6 +158,51 @@ class FlowRunner:
             task = asyncio.create_task(self._handle(delivery))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
+
+    async def offer(self, delivery: Delivery) -> bool:
+        """Process ``delivery`` at once in the caller's task, if the flow can: its pipeline
+        never waits (:attr:`Pipeline.synchronous`), the message needs no journal, the store
+        is not paused and a place is free. False, with nothing done, otherwise: the source
+        then queues it for the pump as usual.
+
+        This spares a request-reply flow the pump's hop and a task per message. A failure is
+        settled in a task of its own (dead-lettering may wait for the store), so the caller
+        never waits longer than the pipeline ran.
+        """
+        slots = self._slots
+        if (
+            slots.free <= 0
+            or delivery.needs_journal
+            or self._store_pause
+            or not self.pipeline.synchronous
+        ):
+            return False
+        slots.free -= 1
+        self.counts["received"] += 1
+        message = delivery.message
+        message.record(self.name, self.source_path, "received")
+        original = None if delivery.caller_waits else _as_received(message)
+        try:
+            outputs = self.pipeline.run_sync(message)
+        except Exception as error:
+            task = asyncio.create_task(self._fail_released(delivery, error, original))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+            return True
+        try:
+            self.counts["acked"] += 1
+            await self._settle(delivery.ack(outputs), None)
+        finally:
+            slots.release()
+        return True
+
+    async def _fail_released(
+        self, delivery: Delivery, error: Exception, original: Message | None
+    ) -> None:
+        try:
+            await self._fail(delivery, error, None, original)
+        finally:
+            self._slots.release()
 
     async def _handle(self, delivery: Delivery) -> None:
         message = delivery.message

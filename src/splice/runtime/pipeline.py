@@ -66,6 +66,7 @@ class Pipeline:
         self.sinks = {bound.name: bound for bound in sinks}
         self._all_sinks = tuple(sinks)
         self._runs: tuple[_Run, ...] | None = None
+        self._synchronous: bool | None = None
         self.hooks = {
             name: tuple(hook for _, s in self.inner_steps() if (hook := getattr(s, name, None)))
             for name in ("confirm", "release")
@@ -76,11 +77,46 @@ class Pipeline:
         """Process one message; return what the sinks confirmed. Raises on any failure."""
         return await self.run_from(0, [message])
 
-    async def run_from(self, start: int, messages: list[Message]) -> list[Message]:
-        """Run ``messages`` through the steps from index ``start`` on, then the sinks."""
+    def _ready_runs(self) -> tuple[_Run, ...]:
         runs = self._runs
         if runs is None:  # looked up once the steps are open: open() may offer process_sync
             runs = self._runs = tuple(_Run.of(bound) for bound in self.steps)
+        return runs
+
+    @property
+    def synchronous(self) -> bool:
+        """Running a message never waits: every step offers ``process_sync``, and there is no
+        sink and no idempotency hook. Only meaningful once the steps are open."""
+        if self._synchronous is None:
+            self._synchronous = (
+                not self._all_sinks
+                and not any(self.hooks.values())
+                and all(run.process_sync is not None for run in self._ready_runs())
+            )
+        return self._synchronous
+
+    def run_sync(self, message: Message) -> list[Message]:
+        """``run`` for a :attr:`synchronous` pipeline, without a coroutine."""
+        messages = [message]
+        for run in self._ready_runs():
+            produced: list[Message] = []
+            process = run.process_sync
+            assert process is not None
+            for each in messages:
+                try:
+                    produced += process(each)
+                except SpliceError as error:
+                    raise _annotate(error, self.flow, run.path, each) from None
+            if not produced:
+                return []
+            messages = produced
+        for out in messages:
+            self._targets(out)  # a message routed to a sink the flow does not have fails
+        return messages
+
+    async def run_from(self, start: int, messages: list[Message]) -> list[Message]:
+        """Run ``messages`` through the steps from index ``start`` on, then the sinks."""
+        runs = self._ready_runs()
         if start < len(runs):
             messages = await self._run_steps(runs[start:], messages)
             if not messages:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Literal
 
 import orjson
@@ -161,6 +161,9 @@ class HttpSource(Source):
         self._wakeup: asyncio.Future[None] | None = None
         self._route: Route | None = None
         self._closed = False
+        self.offer: Callable[[Delivery], Awaitable[bool]] | None = None
+        """Set by the runtime: processes a delivery at once when the flow can (see
+        ``FlowRunner.offer``); a request goes to the queue the runtime pulls from otherwise."""
 
     @property
     def server(self) -> HttpServer:
@@ -226,12 +229,28 @@ class HttpSource(Source):
         loop = asyncio.get_running_loop()
         message = _message(scope, headers, body)
         request = _Request(message, loop, self._sync)
-        self._enqueue(request)
+        if (
+            self._sync
+            and not self._waiting
+            and self.offer is not None
+            and await self.offer(request.delivery)
+        ):
+            request.pulled.set_result(True)
+            if request.settled.done():  # settled by the offer, unless a failure is being settled
+                reply = await self._reply(request)
+                return self._identified(reply, message)
+        else:
+            self._enqueue(request)
         timer = loop.call_later(self._timeout, request.expire)
         try:
             reply = await self._reply(request)
         finally:
             timer.cancel()
+        return self._identified(reply, message)
+
+    @staticmethod
+    def _identified(reply: Reply, message: Message) -> Reply:
+        """The reply naming the message it answers (x-message-id, x-correlation-id)."""
         reply.headers += (
             (b"x-message-id", message.id.encode()),
             (b"x-correlation-id", message.correlation_id.encode()),
