@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from jsonata import Functions, JException, Jsonata, Timebox, Utils
 from jsonata.parser import Parser
@@ -208,36 +208,44 @@ def exact_operation(op: str) -> Callable[[int | float, int | float], int | float
     return operation
 
 
-_INT_TYPE = {int}
+_SUM_INT = 10**50
+"""Integers below this, at the places of any float, keep every partial sum of a
+(memory-sized) array below 79 digits: ``_EXACT``'s Decimal sums of them are exact."""
 
 
 def exact_sum(values: Sequence[int | float]) -> int | float:
-    types = set(map(type, values))
-    if types == _INT_TYPE:
-        return _nearest(sum(cast("Sequence[int]", values)))
-    if float not in types and all(isinstance(v, int) for v in values):
-        return _nearest(sum(int(v) for v in values))
-    units = places = bound = 0
+    """``$sum`` on the decimals the numbers print as; integers when there are no floats."""
+    cache = _SCALED
+    powers = _POWERS
+    total: Any = 0  # an int: only ints are added
+    places = 0
     for value in values:
         cls = value.__class__
-        parts = _scaled(value) if cls is float else (int(value), 0) if cls is int else None
-        if parts is None:
-            return _decimal_sum(values)
-        more, more_places = parts
-        if more_places > places:
-            if more_places >= len(_POWERS):
+        if cls is float:
+            parts = cache.get(value) or _scaled(value)
+            if parts is None:
                 return _decimal_sum(values)
-            scale = _POWERS[more_places - places]
-            units *= scale
-            bound *= scale
-            places = more_places
-        elif more_places < places:
-            more *= _POWERS[places - more_places]
-        units += more
-        bound += abs(more)
-    # every partial sum has fewer digits than ``bound``: the Decimal sums were exact
-    result = _exact_result(units, places) if bound < _EXACT_DIGITS else None
+            more, more_places = parts
+            if more_places > places:
+                total *= powers[more_places - places]
+                places = more_places
+            elif more_places < places:
+                more *= powers[places - more_places]
+            total += more
+        elif cls is int and -_SUM_INT < value < _SUM_INT:
+            total += value * powers[places] if places else value
+        else:
+            return _general_sum(values)
+    if not places:  # no float (a float has at least one place: "2.0")
+        return _nearest(total)
+    result = _exact_result(total, places)
     return _decimal_sum(values) if result is None else result
+
+
+def _general_sum(values: Sequence[int | float]) -> int | float:
+    if all(isinstance(v, int) for v in values):
+        return _nearest(sum(int(v) for v in values))
+    return _decimal_sum(values)
 
 
 def _decimal_sum(values: Sequence[int | float]) -> int | float:
@@ -278,7 +286,9 @@ def _fast_sum(args: list[Any]) -> Any:
         values = args[0]
         cls = values.__class__
         if (cls is list or cls is Utils.JList) and _NUMBER_TYPES.issuperset(map(type, values)):
-            return _native_result(exact_sum(values))
+            result = exact_sum(values)
+            # _native_result leaves a float as it is (exact_sum's floats are finite, not whole)
+            return result if result.__class__ is float else _native_result(result)
     return _NOT_HANDLED
 
 
@@ -466,7 +476,14 @@ def validate_input(value: Any) -> bool:
                 found = validate_input(item) or found
     elif cls is list or cls is _JList:
         for item in value:
-            if item.__class__ not in _SCALARS:
+            item_cls = item.__class__
+            if item_cls is dict:  # arrays of objects: the object's loop inlined
+                for key, sub in item.items():
+                    if key.__class__ is not str:
+                        Functions.validate_input(key)
+                    if sub.__class__ not in _SCALARS:
+                        found = validate_input(sub) or found
+            elif item_cls not in _SCALARS:
                 found = validate_input(item) or found
     elif cls not in _SCALARS:
         if value is _NULL:
