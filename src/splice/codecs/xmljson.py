@@ -113,8 +113,7 @@ def value_to_text(name: str, value: Any, *, item: str = "item") -> str | None:
         _write_plain(parts, name, value, item)
     except (_NotPlain, ValueError, RecursionError):
         return None
-    text = "".join(parts)
-    return None if _NOT_XML.search(text) else text
+    return "".join(parts)  # every text went through _escape_text or _escape_attribute
 
 
 class _Writer:
@@ -211,16 +210,22 @@ _NAMES: dict[str, bool] = {}
 _SEQUENCES = (list, tuple)
 _ROLES: dict[str, str] = {}
 _MAX_NAMES = 4096
-_TEXT_SPECIAL = re.compile(r"[&<>\r]")
-_ATTRIBUTE_SPECIAL = re.compile(r'[&<>"\n\r\t]')
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """A character XML 1.0 cannot hold (lxml refuses it too)."""
+_NOT_XML_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+"""The same characters as a class body: what ``_NOT_XML`` finds, TAB, LF and CR aside."""
+_TEXT_SPECIAL = re.compile(f"[&<>\r{_NOT_XML_CHARS}]")
+_ATTRIBUTE_SPECIAL = re.compile(f'[&<>"\n\r\t{_NOT_XML_CHARS}]')
+"""Text needing an escape, or that XML cannot hold: one search tells both apart from the
+common text that needs neither (so the whole document needs no scan of its own)."""
 
 
 def _escape_text(text: str) -> str:
     """Text content as lxml writes it (``&``, ``<``, ``>`` and CR escaped)."""
     if _TEXT_SPECIAL.search(text) is None:
         return text
+    if _NOT_XML.search(text) is not None:
+        raise _NotPlain
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\r", "&#13;")
 
@@ -229,6 +234,8 @@ def _escape_attribute(text: str) -> str:
     """An attribute value as lxml writes it (also ``"``, LF, CR and TAB escaped)."""
     if _ATTRIBUTE_SPECIAL.search(text) is None:
         return text
+    if _NOT_XML.search(text) is not None:
+        raise _NotPlain
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
     return text.replace("\t", "&#9;")
