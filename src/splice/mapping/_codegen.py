@@ -103,7 +103,7 @@ def generate(root: Any) -> tuple[Generated, str] | None:
         namespace: dict[str, Any] = {}
         exec(compile(source, "<splice mapping>", "exec"), namespace)
         fast: Generated = namespace["factory"](*values)
-    except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError):
+    except Exception:  # any failure here leaves the expression to its closures
         return None
     return fast, source
 
@@ -187,6 +187,8 @@ class _Generator:
             ("new_list", JList.__new__),
             ("LIST_FLAGS", JList().__dict__),
             ("CLEAN", frozenset({str, int, float, bool, type(None)})),
+            ("PLAIN", frozenset({str, int, float, bool, dict, list})),
+            ("SCALARS", frozenset({str, int, float, bool})),
         ):
             self.refs[id(value)] = name
             self.values.append((name, value))
@@ -284,14 +286,15 @@ class _Generator:
         if not known:
             self.emit(indent, f"if {inp}.__class__ is dict:")
         self.emit(body, f"{target} = {inp}.get({key!r}, NONE)")
-        self.emit(body, f"if {target} is NONE:")
-        self.emit(body + 1, f"{target} = None")
-        self.emit(body, f"elif {target} is None:")
-        self.emit(body + 1, f"{target} = NULL")
-        self.emit(body + 1, "dirty = True")
+        self.emit(body, f"if {target}.__class__ not in PLAIN:")
+        self.emit(body + 1, f"if {target} is NONE:")
+        self.emit(body + 2, f"{target} = None")
+        self.emit(body + 1, f"elif {target} is None:")
+        self.emit(body + 2, f"{target} = NULL")
+        self.emit(body + 2, "dirty = True")
         if finish:
-            self.emit(body, f"elif {target}.__class__ is JList:")
-            self.emit(body + 1, f"{target} = mangle({target}, {bool(node.keep_array)})")
+            self.emit(body + 1, f"elif {target}.__class__ is JList:")
+            self.emit(body + 2, f"{target} = mangle({target}, {bool(node.keep_array)})")
         if not known:
             self.emit(indent, "else:")
             self.call(node, inp, env, target, indent + 1)
@@ -355,13 +358,14 @@ class _Generator:
                 level += 1
             self.emit(level, f"{target} = {current}.get({key!r}, NONE)")
             current = target
-        self.emit(level, f"if {target} is NONE:")
-        self.emit(level + 1, f"{target} = None")
-        self.emit(level, f"elif {target} is None:")
-        self.emit(level + 1, f"{target} = NULL")
-        self.emit(level + 1, "dirty = True")
-        self.emit(level, f"elif {target}.__class__ is JList and {target}.sequence:")
-        self.call(node, inp, env, target, level + 1)
+        self.emit(level, f"if {target}.__class__ not in PLAIN:")
+        self.emit(level + 1, f"if {target} is NONE:")
+        self.emit(level + 2, f"{target} = None")
+        self.emit(level + 1, f"elif {target} is None:")
+        self.emit(level + 2, f"{target} = NULL")
+        self.emit(level + 2, "dirty = True")
+        self.emit(level + 1, f"elif {target}.__class__ is JList and {target}.sequence:")
+        self.call(node, inp, env, target, level + 2)
         for close in range(level - 1, indent - 1, -1):
             self.emit(close, "else:")
             self.call(node, inp, env, target, close + 1)
@@ -400,20 +404,23 @@ class _Generator:
             self.emit(loop, f"{out}.append({value})")
             result = out
         else:
-            self.emit(loop, f"if {value} is None:")
-            self.emit(loop + 1, "continue")
-            self.emit(loop, f"{count} += 1")
-            self.emit(loop, f"if {count} == 1:")
-            self.emit(loop + 1, f"{first} = {value}")
-            self.emit(loop, f"if {value}.__class__ is JList:")
-            self.emit(loop + 1, f"if {value}.cons:")
-            self.emit(loop + 2, f"{out}.append({value})")
-            self.emit(loop + 1, "else:")
-            self.emit(loop + 2, f"{out}.extend({value})")
-            self.emit(loop, f"elif isinstance({value}, list):")
-            self.emit(loop + 1, f"{out}.extend({value})")
-            self.emit(loop, "else:")
+            # ``_step``'s loop; the lone first result matters only when it is an array
+            self.emit(loop, f"if {value}.__class__ in SCALARS:")
             self.emit(loop + 1, f"{out}.append({value})")
+            self.emit(loop + 1, f"{count} += 1")
+            self.emit(loop, f"elif {value} is not None:")
+            self.emit(loop + 1, f"{count} += 1")
+            self.emit(loop + 1, f"if {count} == 1:")
+            self.emit(loop + 2, f"{first} = {value}")
+            self.emit(loop + 1, f"if {value}.__class__ is JList:")
+            self.emit(loop + 2, f"if {value}.cons:")
+            self.emit(loop + 3, f"{out}.append({value})")
+            self.emit(loop + 2, "else:")
+            self.emit(loop + 3, f"{out}.extend({value})")
+            self.emit(loop + 1, f"elif isinstance({value}, list):")
+            self.emit(loop + 2, f"{out}.extend({value})")
+            self.emit(loop + 1, "else:")
+            self.emit(loop + 2, f"{out}.append({value})")
             self.emit(body + 1, f"if {count} == 1 and is_array({first}):")
             self.emit(body + 2, f"{out} = {first}")
             result = out
@@ -434,13 +441,26 @@ class _Generator:
         if not known:
             self.emit(indent + 1, f"if {inp}.__class__ is dict:")
         result = self.var("d")
-        self.emit(body, f"{result} = {{}}")
         self.dicts.add(inp)
-        for key, value_node in pairs:
+        values = []
+        for _, value_node in pairs:
             value = self.var()
             self.node(value_node, inp, env, value, body, blocks + 1)
-            self.emit(body, f"if {value} is not None:")
-            self.emit(body + 1, f"{result}[{str(key.value)!r}] = {value}")
+            values.append(value)
+        # ``object_constructor``: the fields in order, without the undefined ones
+        keys = [str(key.value) for key, _ in pairs]
+        if values:
+            present = " and ".join(f"{value} is not None" for value in values)
+            self.emit(body, f"if {present}:")
+            fields = ", ".join(f"{key!r}: {value}" for key, value in zip(keys, values, strict=True))
+            self.emit(body + 1, f"{result} = {{{fields}}}")
+            self.emit(body, "else:")
+            self.emit(body + 1, f"{result} = {{}}")
+            for key, value in zip(keys, values, strict=True):
+                self.emit(body + 1, f"if {value} is not None:")
+                self.emit(body + 2, f"{result}[{key!r}] = {value}")
+        else:
+            self.emit(body, f"{result} = {{}}")
         if not known:
             self.dicts.discard(inp)
         self.emit(body, f"{target} = {result}")

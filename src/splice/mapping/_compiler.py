@@ -20,7 +20,8 @@ Conformance comes from three rules:
   that node (``engine._interpret``); its children are still compiled. Sorting (``^``) runs
   jsonata-python's sort with the compiled sort terms.
 
-:attr:`Compiler.fallbacks` lists the nodes left to the interpreter.
+:attr:`Compiler.fallbacks` lists the nodes left to the interpreter. ``node._splice_gen``
+tells ``_codegen`` how a node's closure may be inlined (``None``: call the closure).
 """
 
 from __future__ import annotations
@@ -972,6 +973,8 @@ class Compiler:
         position = node.position
         token = node.token
         apply = self._apply
+        natives = self.natives
+        enter = engine._enter
 
         def call(input: Any, env: Any, context: Any) -> Any:
             proc = proc_fn(input, env)
@@ -992,8 +995,20 @@ class Compiler:
                     proc.position = position
                 engine.input = input
                 engine.environment = env
-                engine._enter()
+                enter()
                 try:
+                    if proc.__class__ is JNativeFunction:  # _apply's first case, inlined
+                        fast = natives.get(proc)
+                        if fast is not None:
+                            result = fast(args)
+                            if result is not NONE:
+                                return result
+                        signature = proc.signature
+                        if signature is not None:
+                            args = validate_arguments(signature, args, input)
+                        while len(args) < proc.nargs:
+                            args.append(None)
+                        return _native_result(proc.method(*args))
                     return apply(proc, args, input, env)
                 finally:
                     engine._depth -= 1

@@ -5,12 +5,16 @@ jsonata-python computes in binary floats, so ``0.1 + 0.2`` gives ``0.30000000000
 
 - ``+ - *`` between numbers: integers stay integers; otherwise both sides are read as the
   decimal they print as (``Decimal(repr(x))``), computed exactly, and the nearest float to
-  the exact result is returned (its shortest ``repr`` is then the exact decimal);
+  the exact result is returned (its shortest ``repr`` is then the exact decimal); computed
+  on integers (``units / 10**places``) when that is exact, on ``Decimal`` otherwise;
 - ``$sum`` and ``$average`` the same way (``$round`` already rounds decimals, half to even);
 - error positions: an error raised without a position gets the position of the innermost
   expression that raised it;
 - speed: the expression is compiled once into Python closures (``_compiler.py``) that
   compute what the interpreter computes; nodes the compiler leaves alone are interpreted;
+  the common nodes are then inlined into one generated function (``_codegen.py``) that
+  calls the closures on any other shape of data; the result is walked for JSONata's null
+  only when it may hold one;
 - runaway protection: every function call and lambda application counts one level of
   depth (``max_depth``, then ``D1011``) and checks the clock (``timeout``, then ``D1012``);
   interpreted nodes check the clock too. (The interpreter alone, ``compiled=False``, uses
@@ -215,16 +219,28 @@ _SUM_INT = 10**50
 
 def exact_sum(values: Sequence[int | float]) -> int | float:
     """``$sum`` on the decimals the numbers print as; integers when there are no floats."""
+    result = _numbers_sum(values)
+    if result is _SLOW or result is _NOT_NUMBERS:
+        return _general_sum(values)
+    return result  # type: ignore[no-any-return]
+
+
+_SLOW = object()
+_NOT_NUMBERS = object()
+
+
+def _numbers_sum(values: Sequence[Any]) -> Any:
+    """:func:`exact_sum` computed on integers; ``_NOT_NUMBERS`` as soon as a value is not
+    an ``int`` or a ``float``, ``_SLOW`` when the Decimal computation is needed."""
     cache = _SCALED
     powers = _POWERS
-    total: Any = 0  # an int: only ints are added
-    places = 0
+    total = places = 0
     for value in values:
         cls = value.__class__
         if cls is float:
             parts = cache.get(value) or _scaled(value)
             if parts is None:
-                return _decimal_sum(values)
+                return _SLOW
             more, more_places = parts
             if more_places > places:
                 total *= powers[more_places - places]
@@ -232,14 +248,16 @@ def exact_sum(values: Sequence[int | float]) -> int | float:
             elif more_places < places:
                 more *= powers[places - more_places]
             total += more
-        elif cls is int and -_SUM_INT < value < _SUM_INT:
+        elif cls is int:
+            if not -_SUM_INT < value < _SUM_INT:
+                return _SLOW
             total += value * powers[places] if places else value
         else:
-            return _general_sum(values)
+            return _NOT_NUMBERS
     if not places:  # no float (a float has at least one place: "2.0")
         return _nearest(total)
     result = _exact_result(total, places)
-    return _decimal_sum(values) if result is None else result
+    return _SLOW if result is None else result
 
 
 def _general_sum(values: Sequence[int | float]) -> int | float:
@@ -285,8 +303,14 @@ def _fast_sum(args: list[Any]) -> Any:
     if len(args) == 1:
         values = args[0]
         cls = values.__class__
-        if (cls is list or cls is Utils.JList) and _NUMBER_TYPES.issuperset(map(type, values)):
-            result = exact_sum(values)
+        if cls is list or cls is Utils.JList:
+            result = _numbers_sum(values)
+            if result is _NOT_NUMBERS:
+                return _NOT_HANDLED
+            if result is _SLOW:
+                if not _NUMBER_TYPES.issuperset(map(type, values)):
+                    return _NOT_HANDLED
+                result = _general_sum(values)
             # _native_result leaves a float as it is (exact_sum's floats are finite, not whole)
             return result if result.__class__ is float else _native_result(result)
     return _NOT_HANDLED
