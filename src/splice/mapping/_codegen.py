@@ -536,7 +536,7 @@ class _Generator:
         integer computation, inlined (a cached float is finite and has no exponent)."""
         cache, powers, digits = scaled
         cache_ref, powers_ref = self.ref(cache), self.ref(powers)
-        parts, units, whole, rest = self.var("q"), self.var("u"), self.var("w"), self.var("m")
+        parts, units, scale = self.var("q"), self.var("u"), self.var("w")
         for integer, number, number_cls in ((left, right, rcls), (right, left, lcls)):
             other_cls = lcls if number_cls == rcls else rcls
             self.emit(
@@ -545,10 +545,10 @@ class _Generator:
                 f" and ({parts} := {cache_ref}.get({number})) is not None"
                 f" and -{digits} < ({units} := {integer} * {parts}[0]) < {digits}:",
             )
-            self.emit(indent + 1, f"{whole}, {rest} = divmod({units}, {powers_ref}[{parts}[1]])")
+            self.emit(indent + 1, f"{scale} = {powers_ref}[{parts}[1]]")
             self.emit(
                 indent + 1,
-                f"{target} = {units} / {powers_ref}[{parts}[1]] if {rest} else {whole}",
+                f"{target} = {units} / {scale} if {units} % {scale} else {units} // {scale}",
             )
 
     def compare(
