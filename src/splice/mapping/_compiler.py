@@ -129,31 +129,60 @@ _AS_GIVEN = object()
 """Cached for a shape of arguments that ``Signature.validate`` returns unchanged."""
 
 
+_SIMPLE_CLASSES = frozenset(_SYMBOLS) | {type(None)}
+"""Classes whose signature symbol is the class's own (``_SYMBOLS``, ``m`` for None)."""
+
+
 def validate_arguments(signature: Any, args: Sequence[Any], context: Any) -> Any:
     """``Signature.validate``, with what it decides cached per shape of the arguments.
 
     The shape is the string of argument type symbols (``"sn"``) the signature's regex
     matches. When, for a shape, validation neither substitutes the context, wraps or
-    checks an array, nor pads missing arguments, ``args`` itself is returned.
+    checks an array, nor pads missing arguments, ``args`` itself is returned. The decision
+    is also cached per tuple of argument classes when the classes alone give the shape.
     """
+    by_class: dict[Any, Any] | None = getattr(signature, "_splice_classes", None)
+    if by_class is None:
+        by_class = signature._splice_classes = {}
+    count = len(args)
+    # the key: the class of a lone argument, else the tuple of the classes
+    classes: Any
+    if count == 1:
+        classes = args[0].__class__
+    elif count == 2:
+        classes = (args[0].__class__, args[1].__class__)
+    else:
+        classes = tuple([arg.__class__ for arg in args])
+    groups = by_class.get(classes, NONE)
+    if groups is _AS_GIVEN:
+        return args
+    if groups is NONE:
+        groups = _groups(signature, args)
+        if all(arg.__class__ in _SIMPLE_CLASSES for arg in args):
+            by_class[classes] = groups
+        if groups is _AS_GIVEN:
+            return args
+    if groups is None:
+        supplied = "".join([_symbol(signature, arg) for arg in args])
+        signature.throw_validation_error(args, supplied, signature.function_name)
+    return _validate(signature, groups, args, context)
+
+
+def _groups(signature: Any, args: Sequence[Any]) -> Any:
+    """The signature regex's groups for the arguments' shape, ``_AS_GIVEN`` or ``None``."""
     symbol = _SYMBOLS.get
     supplied = "".join([symbol(arg.__class__) or _symbol(signature, arg) for arg in args])
     cache: dict[str, Any] | None = signature.__dict__.get("_splice_groups")
     if cache is None:
         cache = signature._splice_groups = {}
     groups = cache.get(supplied, NONE)
-    if groups is _AS_GIVEN:
-        return args
     if groups is NONE:
         match = signature._regex.fullmatch(supplied)
         groups = match.groups() if match is not None else None
         if groups is not None and _as_given(signature, groups, len(args)):
-            cache[supplied] = _AS_GIVEN
-            return args
+            groups = _AS_GIVEN
         cache[supplied] = groups
-    if groups is None:
-        signature.throw_validation_error(args, supplied, signature.function_name)
-    return _validate(signature, groups, args, context)
+    return groups
 
 
 def _as_given(signature: Any, groups: Sequence[str], count: int) -> bool:
