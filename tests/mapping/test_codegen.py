@@ -339,3 +339,28 @@ def test_exact_arithmetic_examples() -> None:
     assert exact_sum([24, 10, 8, 30, 83.76]) == 155.76
     assert exact_sum([0.1] * 10) == 1
     assert math.isclose(multiply(1e-7, 3), 3e-7)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "{'a': $a, 'h': $headers.x, 'n': $n, 'l': $l, 'm': $missing}",
+        "items.{'sku': sku, 'f': $f}",
+        "$$.items[0].sku",
+        "$uppercase($a)",
+        "[$l, $n]",
+    ],
+)
+def test_variables_and_bindings(expression: str) -> None:
+    bindings = {"a": "x", "n": None, "l": [None, 1], "f": 1.5}
+    headers = {"x": "y"}
+    outcomes = []
+    for factory in (compile_mapping, closure_mapping, interpreted_mapping):
+        try:
+            result = factory(expression).evaluate(
+                copy.deepcopy(SHAPES["order"]), headers=headers, bindings=bindings
+            )
+            outcomes.append(("value", _shape(result)))
+        except MappingError as error:
+            outcomes.append(("error", error.code, error.position))
+    assert outcomes[0] == outcomes[1] == outcomes[2]

@@ -270,7 +270,27 @@ class _Generator:
             return self.block(node, info, inp, env, target, indent, blocks)
         if kind == "function":
             return self.function_call(node, info, inp, env, target, indent, blocks)
+        if kind == "variable":
+            self.variable(node, info, env, target, indent)
+            self.check_null(target, indent)
+            return "any"
         return self.call(node, inp, env, target, indent)
+
+    def variable(self, node: Any, info: Any, env: str, target: str, indent: int) -> None:
+        """``$name`` (``Compiler._variable``): the innermost frame that binds it."""
+        _, name, finish = info
+        frame, bindings = self.var("e"), self.var("b")
+        self.emit(indent, f"{target} = None")
+        self.emit(indent, f"{frame} = {env}")
+        self.emit(indent, f"while {frame} is not None:")
+        self.emit(indent + 1, f"{bindings} = {frame}.bindings")
+        self.emit(indent + 1, f"if {name!r} in {bindings}:")
+        self.emit(indent + 2, f"{target} = {bindings}[{name!r}]")
+        self.emit(indent + 2, "break")
+        self.emit(indent + 1, f"{frame} = {frame}.parent")
+        if finish:
+            self.emit(indent, f"if {target}.__class__ is JList:")
+            self.emit(indent + 1, f"{target} = mangle({target}, {bool(node.keep_array)})")
 
     def located(self, node: Any, indent: int) -> None:
         """The ``except`` of a closure that locates errors at its node's position."""
@@ -624,8 +644,12 @@ class _Generator:
         arguments = [self.var() for _ in node.arguments or ()]
         self.emit(indent, "try:")
         body = indent + 1
-        # the function itself is not part of the value
-        self.emit(body, f"{proc} = {self.ref(node.procedure._splice_fn)}({inp}, {env})")
+        # the function itself is not part of the value: no null check
+        procedure = node.procedure.__dict__.get("_splice_gen")
+        if procedure is not None and procedure[0] == "variable":
+            self.variable(node.procedure, procedure, env, proc, body)
+        else:
+            self.emit(body, f"{proc} = {self.ref(node.procedure._splice_fn)}({inp}, {env})")
         for argument, value in zip(node.arguments or (), arguments, strict=True):
             self.node(argument, inp, env, value, body, blocks + 1)
         self.emit(

@@ -446,6 +446,8 @@ class Compiler:
 
             return context
 
+        node._splice_gen = ("variable", name, finish)
+
         def variable(input: Any, env: Any) -> Any:
             while env is not None:
                 bindings = env.bindings
@@ -1037,7 +1039,11 @@ class Compiler:
                             args = validate_arguments(signature, args, input)
                         while len(args) < proc.nargs:
                             args.append(None)
-                        return _native_result(proc.method(*args))
+                        result = proc.method(*args)
+                        cls = result.__class__
+                        if cls is str or result is None or cls is bool or cls is dict:
+                            return result  # what _native_result returns for these
+                        return _native_result(result)
                     return apply(proc, args, input, env)
                 finally:
                     engine._depth -= 1
