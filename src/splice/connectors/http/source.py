@@ -111,20 +111,24 @@ class _Request:
         self.settled: asyncio.Future[Sequence[Message] | BaseException | None]
         self.settled = loop.create_future()
         self.accepted: asyncio.Future[bool] | None = None
+        # The delivery's callbacks hold the futures, not the request: no reference cycle,
+        # so a request is freed as soon as it is answered rather than by the cyclic GC.
         if sync:
-            self.delivery = Delivery(message, self._ack, self._nack, caller_waits=True)
+            settle = _settler(self.settled)
+            self.delivery = Delivery(message, settle, settle, caller_waits=True)
         else:
-            self.accepted = loop.create_future()
-            self.delivery = Delivery(message, nack=self._refuse, accept=self._accept)
+            self.accepted = accepted = loop.create_future()
 
-    async def _accept(self) -> None:
-        if self.accepted is not None and not self.accepted.done():
-            self.accepted.set_result(True)
+            async def accept() -> None:
+                if not accepted.done():
+                    accepted.set_result(True)
 
-    async def _refuse(self, error: BaseException) -> None:
-        """Not journaled (the store is down): the caller is told to try again (503)."""
-        if self.accepted is not None and not self.accepted.done():
-            self.accepted.set_result(False)
+            async def refuse(error: BaseException) -> None:
+                """Not journaled (the store is down): the caller is told to try again (503)."""
+                if not accepted.done():
+                    accepted.set_result(False)
+
+            self.delivery = Delivery(message, nack=refuse, accept=accept)
 
     def refuse(self) -> None:
         """It will never be pulled (the source closed, the reply timed out): 503."""
@@ -141,13 +145,17 @@ class _Request:
         if self.accepted is not None and not self.accepted.done():
             self.accepted.set_result(False)
 
-    async def _ack(self, outputs: Sequence[Message]) -> None:
-        if not self.settled.done():
-            self.settled.set_result(outputs)
 
-    async def _nack(self, error: BaseException) -> None:
-        if not self.settled.done():
-            self.settled.set_result(error)
+def _settler(
+    settled: asyncio.Future[Sequence[Message] | BaseException | None],
+) -> Callable[[Sequence[Message] | BaseException], Awaitable[None]]:
+    """The ack and the nack of a sync request: the outputs or the error settle it."""
+
+    async def settle(outcome: Sequence[Message] | BaseException) -> None:
+        if not settled.done():
+            settled.set_result(outcome)
+
+    return settle
 
 
 class HttpSource(Source):
