@@ -94,6 +94,9 @@ EXPRESSIONS = [
     "qty * price",
     "a ? items.sku : 'none'",
     "items.(price ? sku)",
+    "customer.name & ' ' & orderId",
+    "items.(sku & qty & price & tags & missing & a)",
+    "{'s': items.(sku & '-' & $string(qty))}",
 ]
 
 ITEMS = [

@@ -264,6 +264,8 @@ class _Generator:
             return self.arithmetic(node, info, inp, env, target, indent, blocks)
         if kind == "compare":
             return self.compare(node, info, inp, env, target, indent, blocks)
+        if kind == "concat":
+            return self.concat(node, info, inp, env, target, indent, blocks)
         if kind == "condition":
             return self.condition(node, info, inp, env, target, indent, blocks)
         if kind == "block":
@@ -590,6 +592,23 @@ class _Generator:
         self.emit(body, "else:")
         self.emit(body + 1, f"{target} = {self.ref(slow)}({left}, {right}, {op!r})")
         self.check_null(target, body + 1)
+        self.located(node, indent)
+        return "any"
+
+    def concat(
+        self, node: Any, info: Any, inp: str, env: str, target: str, indent: int, blocks: int
+    ) -> str:
+        """``a & b`` (``Compiler._binary``): both sides as strings, undefined as ``""``."""
+        string = self.ref(info[1])
+        left, right = self.var(), self.var()
+        self.emit(indent, "try:")
+        body = indent + 1
+        self.node(node.lhs, inp, env, left, body, blocks + 1)
+        self.node(node.rhs, inp, env, right, body, blocks + 1)
+        for side in (left, right):
+            self.emit(body, f"if {side}.__class__ is not str:")
+            self.emit(body + 1, f'{side} = "" if {side} is None else {string}({side}, None)')
+        self.emit(body, f"{target} = {left} + {right}")
         self.located(node, indent)
         return "any"
 

@@ -861,6 +861,7 @@ class Compiler:
             return comparison
 
         if op == "&":
+            node._splice_gen = ("concat", _string)
 
             def concat(input: Any, env: Any) -> Any:
                 try:
