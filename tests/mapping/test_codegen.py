@@ -143,9 +143,14 @@ def _shape(value: Any) -> Any:
     return type(value).__name__
 
 
+def _copy(data: Any) -> Any:
+    """A fresh copy of the data (``UNDEFINED`` stays the singleton)."""
+    return data if data is UNDEFINED else copy.deepcopy(data)
+
+
 def _outcome(mapping: Mapping, data: Any) -> tuple[Any, ...]:
     try:
-        result = mapping.evaluate(copy.deepcopy(data))
+        result = mapping.evaluate(_copy(data))
     except MappingError as error:
         return ("error", error.code, error.position)
     if result is UNDEFINED:
@@ -361,9 +366,36 @@ def test_variables_and_bindings(expression: str) -> None:
     for factory in (compile_mapping, closure_mapping, interpreted_mapping):
         try:
             result = factory(expression).evaluate(
-                copy.deepcopy(SHAPES["order"]), headers=headers, bindings=bindings
+                _copy(SHAPES["order"]), headers=headers, bindings=bindings
             )
             outcomes.append(("value", _shape(result)))
         except MappingError as error:
             outcomes.append(("error", error.code, error.position))
     assert outcomes[0] == outcomes[1] == outcomes[2]
+
+
+def _plain_outcome(mapping: Mapping, data: Any, plain: bool) -> tuple[Any, ...]:
+    try:
+        result = mapping.evaluate(_copy(data), plain=plain)
+    except MappingError as error:
+        return ("error", error.code, error.position)
+    return ("undefined",) if result is UNDEFINED else ("value", _shape(result))
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=str)
+@pytest.mark.parametrize(
+    "expression", [ORDER_TO_XML, BENCH_EXPRESSION, "$", "[$, null]", "{'n': a.n, 'x': $.items}"]
+)
+def test_plain_input_gives_the_same_outcome(expression: str, shape: str) -> None:
+    """``plain=True`` skips the input check only: JSON data gives the same outcome."""
+    for factory in (compile_mapping, closure_mapping, interpreted_mapping):
+        mapping = factory(expression)
+        data = SHAPES[shape]
+        assert _plain_outcome(mapping, data, True) == _plain_outcome(mapping, data, False)
+
+
+def test_plain_input_is_not_checked() -> None:
+    mapping = compile_mapping("a")
+    with pytest.raises(MappingError):
+        mapping.evaluate({"a": (1, 2)})
+    assert mapping.evaluate({"a": (1, 2)}, plain=True) == (1, 2)

@@ -368,10 +368,15 @@ class SpliceJsonata(Jsonata):  # type: ignore[misc]
         """Evaluate once; ``None`` is undefined, ``Utils.NULL_VALUE`` is JSON null."""
         return self.run_json(data, bindings)[0]
 
-    def run_json(self, data: Any, bindings: Mapping[str, Any]) -> tuple[Any, bool]:
+    def run_json(
+        self, data: Any, bindings: Mapping[str, Any], *, plain: bool = False
+    ) -> tuple[Any, bool]:
         """:meth:`run`, and whether the result may hold ``Utils.NULL_VALUE``.
 
         When that is ``False``, :func:`convert_nulls` would not change the result.
+        ``plain``: the caller vouches that ``data`` holds only dicts, lists, str, int,
+        float, bool and None (``Utils.NULL_VALUE`` at the top at most): the compiled
+        evaluation then skips the walk that checks it.
         """
         with self._lock:
             Jsonata.CURRENT.jsonata = self
@@ -393,7 +398,10 @@ class SpliceJsonata(Jsonata):  # type: ignore[misc]
             if isinstance(data, list) and not Utils.is_sequence(data):
                 data = Utils.create_sequence(data)
                 data.outer_wrapper = True
-            has_null = validate_input(data) if self.validate_input else True
+            if plain:
+                has_null = data is _NULL
+            else:
+                has_null = validate_input(data) if self.validate_input else True
             self._depth = 0
             if self._timeout_ms is not None:
                 self._deadline = time.monotonic() + self._timeout_ms / 1000

@@ -72,14 +72,21 @@ class Mapping:
         *,
         headers: MappingABC[str, str] | None = None,
         bindings: dict[str, Any] | None = None,
+        plain: bool = False,
     ) -> Any:
-        """The result, or :data:`UNDEFINED`. ``data`` may be ``UNDEFINED`` (no input)."""
+        """The result, or :data:`UNDEFINED`. ``data`` may be ``UNDEFINED`` (no input).
+
+        ``plain=True`` is the caller's promise that ``data`` holds only JSON values as
+        splice's codecs build them (dict, list, str, int, float, bool, None): the check
+        that refuses anything else (a walk of the whole input) is skipped. The result is
+        the same for such data; other data is then not refused.
+        """
         variables = dict(bindings) if bindings else {}
         if headers is not None:
             variables["headers"] = dict(headers)
         source = None if data is UNDEFINED else Utils.NULL_VALUE if data is None else data
         try:
-            result, may_hold_null = self._evaluator.run_json(source, variables)
+            result, may_hold_null = self._evaluator.run_json(source, variables, plain=plain)
         except MappingError as exc:
             exc.expression = self.expression
             raise
