@@ -106,6 +106,11 @@ class Message:
     attempts: int = 0
     targets: tuple[str, ...] | None = None
     """Sink names chosen by a routing step; ``None`` means every sink of the flow."""
+    plain: bool = field(default=False, repr=False, compare=False)
+    """The body is known to be plain JSON data, as splice's JSON decoder read it: objects
+    with text keys, arrays, text, booleans, null, integers within 2**53 and finite floats,
+    less than 1024 levels deep. Set by ``decode``; any new body clears it. Steps that check
+    the body's types (validate, map) then skip that walk."""
 
     def __post_init__(self) -> None:
         if not self.correlation_id:
@@ -131,6 +136,7 @@ class Message:
         """The same message (same id) with a new body, as a step that transforms it returns."""
         self.body = body
         self.content_type = content_type
+        self.plain = False
         return self
 
     def record(self, flow: str, component: str, event: str) -> None:

@@ -21,7 +21,7 @@ from splice.codecs.base import DEFAULT_MAX_BYTES, Codec, check_size
 from splice.components.spec import ComponentConfig, ComponentSpec
 from splice.errors import CodecError
 
-__all__ = ["SPEC", "JsonCodec", "JsonOptions", "dumps", "loads"]
+__all__ = ["SPEC", "JsonCodec", "JsonOptions", "dumps", "loads", "loads_plain"]
 
 ORJSON_MAX_DEPTH = 1024
 _BOM = b"\xef\xbb\xbf"
@@ -40,15 +40,17 @@ _SHAPES = bytes(
 )
 """Digits to 9, exponent letters to e, signs to +, the rest to a space: a cheap pre-scan."""
 _NINETEEN_DIGITS = b"9" * 19
+_SIXTEEN_DIGITS = b"9" * 16
+_PLAIN_NESTING = 1024
 
 
-def _may_need_exact(data: bytes) -> bool:
+def _may_need_exact(data: bytes, shapes: bytes) -> bool:
     """True when the document may hold a 19-digit integer or a 3-digit exponent.
 
-    Signs are dropped from the shapes, so that ``e+999`` reads ``e999`` (one search less);
-    dropping a character can only join runs, so nothing that matters is missed.
+    ``shapes`` is ``data.translate(_SHAPES, b"+-")``: signs are dropped, so that ``e+999``
+    reads ``e999`` (one search less); dropping a character can only join runs, so nothing
+    that matters is missed.
     """
-    shapes = data.translate(_SHAPES, b"+-")
     if _NINETEEN_DIGITS not in shapes and b"e999" not in shapes:
         return False
     return bool(_LONG_INT.search(data) or _BIG_EXPONENT.search(data))
@@ -88,12 +90,26 @@ class JsonCodec(Codec):
         check_size(data, self.options.max_bytes, "JSON")
         return loads(data, max_depth=self.options.max_depth)
 
+    def decode_plain(self, data: bytes) -> tuple[Any, bool]:
+        """:meth:`decode`, and whether the value is known plain (:func:`loads_plain`)."""
+        check_size(data, self.options.max_bytes, "JSON")
+        return loads_plain(data, max_depth=self.options.max_depth)
+
     def encode(self, value: Any) -> bytes:
         return dumps(value, pretty=self.options.pretty)
 
 
 def loads(data: bytes | bytearray | memoryview | str, *, max_depth: int = ORJSON_MAX_DEPTH) -> Any:
     """Parse one JSON document; CodecError with ``line L, column C`` when it is not JSON."""
+    return loads_plain(data, max_depth=max_depth)[0]
+
+
+def loads_plain(
+    data: bytes | bytearray | memoryview | str, *, max_depth: int = ORJSON_MAX_DEPTH
+) -> tuple[Any, bool]:
+    """:func:`loads`, and whether the value is known plain (see :attr:`Message.plain`): read
+    by orjson alone, no number of 16 digits or more (so every integer is within 2**53), fewer
+    than 1024 ``[`` and ``{`` in all (so it is less deep than that)."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     data = bytes(data)
@@ -103,11 +119,13 @@ def loads(data: bytes | bytearray | memoryview | str, *, max_depth: int = ORJSON
         value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         raise _decode_error(data, error) from error
-    if _may_need_exact(data):
+    shapes = data.translate(_SHAPES, b"+-")
+    plain = _SIXTEEN_DIGITS not in shapes and b"e999" not in shapes
+    if not plain and _may_need_exact(data, shapes):
         value = _exact(data)
     if max_depth < ORJSON_MAX_DEPTH and _too_deep(value, max_depth):
         raise CodecError(f"JSON is nested deeper than max_depth ({max_depth})")
-    return value
+    return value, plain and data.count(b"[") + data.count(b"{") < _PLAIN_NESTING
 
 
 def _decode_error(data: bytes, error: orjson.JSONDecodeError) -> CodecError:

@@ -79,5 +79,11 @@ class DecodeStep(Step):
         """The same as ``process``: the pipeline calls it directly, it never waits."""
         if message.is_encoded:
             body = message.body_bytes()
-            message.replace_body(self.codec.decode(body), self.codec.content_type)
+            decode_plain = getattr(self.codec, "decode_plain", None)
+            if decode_plain is None:
+                message.replace_body(self.codec.decode(body), self.codec.content_type)
+            else:
+                value, plain = decode_plain(body)
+                message.replace_body(value, self.codec.content_type)
+                message.plain = plain
         return [message]

@@ -75,7 +75,8 @@ class MapStep(Step):
         """The same as ``process``; it never waits, so the pipeline calls it directly (a
         runaway expression is stopped by the mapping's own time and depth limits)."""
         data = _decoded(message)
-        result = self._mapping.evaluate(data, headers=message.headers)
+        plain = message.plain and data is message.body
+        result = self._mapping.evaluate(data, headers=message.headers, plain=plain)
         if result is UNDEFINED:
             if self._drop_undefined:
                 return []

@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import Field, ValidationInfo, field_validator
@@ -197,7 +197,7 @@ class JsonSchemaValidateStep(Step):
         """The same as ``process``: it never waits, so the pipeline calls it directly."""
         if message.is_encoded:
             raise MessageError("validate needs a decoded body: add a 'decode' step before it")
-        if self._is_valid is not None and self._is_valid(message.body):
+        if self._is_valid is not None and self._is_valid(message.body, message.plain):
             return [message]
         errors = sorted(self._validator.iter_errors(message.body), key=lambda e: list(e.path))
         if errors:
@@ -253,7 +253,13 @@ _MAX_DEPTH = 1024
 """The JSON codec's limit; far deeper data would overflow jsonschema-rs's stack."""
 
 
-def compile_check(schema: Any, validator: Any) -> Callable[[Any], bool] | None:
+class Check(Protocol):
+    """A compiled check: True when ``body`` is valid; ``plain``: known plain (not walked)."""
+
+    def __call__(self, body: Any, plain: bool = False) -> bool: ...
+
+
+def compile_check(schema: Any, validator: Any) -> Check | None:
     """A fast ``is_valid`` that never accepts what ``validator`` (python-jsonschema) refuses.
 
     None when jsonschema-rs is not installed, cannot compile the schema (a ``$ref`` to another
@@ -273,9 +279,10 @@ def compile_check(schema: Any, validator: Any) -> Callable[[Any], bool] | None:
     except Exception:  # whatever jsonschema-rs refuses, python-jsonschema still checks
         return None
 
-    def is_valid(body: Any) -> bool:
+    def is_valid(body: Any, plain: bool = False) -> bool:
+        """``plain``: the body is known plain (``Message.plain``), so it is not walked."""
         try:
-            return _plain(body) and compiled.is_valid(body)
+            return (plain or _plain(body)) and compiled.is_valid(body)
         except Exception:  # a type or string jsonschema-rs cannot take: ask Python
             return False
 
