@@ -32,7 +32,14 @@ from typing import Any
 from jsonata import JException, Jsonata, Utils
 from jsonata.parser import Parser
 
-from splice.mapping._compiler import _CLOCK_EVERY, _is_array, _located, _mangle, boolize
+from splice.mapping._compiler import (
+    _CLOCK_EVERY,
+    _has_extras,
+    _is_array,
+    _located,
+    _mangle,
+    boolize,
+)
 
 __all__ = ["generate"]
 
@@ -146,19 +153,6 @@ def _frame_free(node: Any) -> bool:
     ):
         return False
     return all(_frame_free(child) for child in _children(node))
-
-
-def _has_extras(node: Any) -> bool:
-    return bool(
-        node.predicate
-        or node.stages
-        or node.group is not None
-        or node.keep_array
-        or node.tuple is not None
-        or node.focus is not None
-        or node.index is not None
-        or node.ancestor is not None
-    )
 
 
 class _TooBig(Exception):
@@ -512,17 +506,22 @@ class _Generator:
         self.emit(indent, f"{target} = {result}")
         return "any"
 
+    def operands(self, node: Any, inp: str, env: str, indent: int, blocks: int) -> tuple[str, str]:
+        """Open a ``try:`` at ``indent`` and compute both sides of a binary node inside it."""
+        left, right = self.var(), self.var()
+        self.emit(indent, "try:")
+        self.node(node.lhs, inp, env, left, indent + 1, blocks + 1)
+        self.node(node.rhs, inp, env, right, indent + 1, blocks + 1)
+        return left, right
+
     def arithmetic(
         self, node: Any, info: Any, inp: str, env: str, target: str, indent: int, blocks: int
     ) -> str:
         """``+ - *``: integers inline, everything else through the closure's ``combine``."""
         _, op, combine, exact = info
-        left, right = self.var(), self.var()
+        left, right = self.operands(node, inp, env, indent, blocks)
         lcls, rcls = self.var("c"), self.var("c")
-        self.emit(indent, "try:")
         body = indent + 1
-        self.node(node.lhs, inp, env, left, body, blocks + 1)
-        self.node(node.rhs, inp, env, right, body, blocks + 1)
         self.emit(body, f"{lcls} = {left}.__class__")
         self.emit(body, f"{rcls} = {right}.__class__")
         self.emit(body, f"if {lcls} is int and {rcls} is int:")
@@ -578,11 +577,9 @@ class _Generator:
     ) -> str:
         """``< <= > >=`` (``Compiler._binary``)."""
         _, op, slow = info
-        left, right, cls = self.var(), self.var(), self.var("c")
-        self.emit(indent, "try:")
+        left, right = self.operands(node, inp, env, indent, blocks)
+        cls = self.var("c")
         body = indent + 1
-        self.node(node.lhs, inp, env, left, body, blocks + 1)
-        self.node(node.rhs, inp, env, right, body, blocks + 1)
         self.emit(body, f"{cls} = {left}.__class__")
         self.emit(
             body,
@@ -600,11 +597,8 @@ class _Generator:
     ) -> str:
         """``a & b`` (``Compiler._binary``): both sides as strings, undefined as ``""``."""
         string = self.ref(info[1])
-        left, right = self.var(), self.var()
-        self.emit(indent, "try:")
+        left, right = self.operands(node, inp, env, indent, blocks)
         body = indent + 1
-        self.node(node.lhs, inp, env, left, body, blocks + 1)
-        self.node(node.rhs, inp, env, right, body, blocks + 1)
         for side in (left, right):
             self.emit(body, f"if {side}.__class__ is not str:")
             self.emit(body + 1, f'{side} = "" if {side} is None else {string}({side}, None)')
