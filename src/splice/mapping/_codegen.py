@@ -514,6 +514,16 @@ class _Generator:
         self.node(node.rhs, inp, env, right, indent + 1, blocks + 1)
         return left, right
 
+    def otherwise(self, node: Any, target: str, slow: str, indent: int) -> str:
+        """Close a binary node opened by :meth:`operands`: any other operands go to the
+        closure's own computation ``slow``, whose result may be null."""
+        body = indent + 1
+        self.emit(body, "else:")
+        self.emit(body + 1, f"{target} = {slow}")
+        self.check_null(target, body + 1)
+        self.located(node, indent)
+        return "any"
+
     def arithmetic(
         self, node: Any, info: Any, inp: str, env: str, target: str, indent: int, blocks: int
     ) -> str:
@@ -537,11 +547,7 @@ class _Generator:
             f" and ({rcls} is int or ({rcls} is float and isfinite({right}))):",
         )
         self.emit(body + 1, f"{target} = {self.ref(exact)}({left}, {right})")
-        self.emit(body, "else:")
-        self.emit(body + 1, f"{target} = {self.ref(combine)}({left}, {right})")
-        self.check_null(target, body + 1)
-        self.located(node, indent)
-        return "any"
+        return self.otherwise(node, target, f"{self.ref(combine)}({left}, {right})", indent)
 
     def product(
         self,
@@ -586,11 +592,7 @@ class _Generator:
             f"if {cls} is {right}.__class__ and ({cls} is int or {cls} is float or {cls} is str):",
         )
         self.emit(body + 1, f"{target} = {left} {op} {right}")
-        self.emit(body, "else:")
-        self.emit(body + 1, f"{target} = {self.ref(slow)}({left}, {right}, {op!r})")
-        self.check_null(target, body + 1)
-        self.located(node, indent)
-        return "any"
+        return self.otherwise(node, target, f"{self.ref(slow)}({left}, {right}, {op!r})", indent)
 
     def concat(
         self, node: Any, info: Any, inp: str, env: str, target: str, indent: int, blocks: int
