@@ -5,7 +5,8 @@ later registration of the same route by the same flow replaces it at once (a rel
 new version takes the route before the old one is drained); the old version unregistering
 afterwards leaves the new route in place. A route of another flow is never taken over.
 
-The server is a plain ASGI callable served by uvicorn in the engine's event loop. It starts
+The server is a plain ASGI callable served by uvicorn in the engine's event loop, each
+connection's writes batched to one send per turn of the loop (:mod:`.batched`). It starts
 when the first source opens and stops when the last route is released (or on ``stop()``).
 It answers by itself: ``GET /healthz``, 404 for an unknown path, 405 with ``Allow`` for a
 wrong method, and 413 for a body over the limit, checked against ``Content-Length`` first
@@ -31,6 +32,7 @@ from typing import Any
 import uvicorn
 
 from splice.connectors.http import problem
+from splice.connectors.http.batched import batched_protocol
 from splice.connectors.http.problem import Reply
 from splice.errors import ConnectorError, NotConnected
 from splice.settings import HttpSettings
@@ -205,6 +207,7 @@ class HttpServer:
             self,
             lifespan="off",
             interface="asgi3",
+            http=batched_protocol(asyncio.get_running_loop()),
             log_config=None,
             log_level="warning",
             access_log=False,
