@@ -19,12 +19,22 @@ async def _with_channel(work):  # type: ignore[no-untyped-def]
         await connection.close()
 
 
-def reset(*queues: str) -> None:
-    """Declare each queue durable and empty it."""
+def reset(*queues: str, queue_type: str | None = None) -> None:
+    """Empty each queue; with ``queue_type`` (``quorum``, ``classic``), declare it afresh as
+    a durable queue of that type first (a queue's type cannot change once declared)."""
 
     async def work(channel):  # type: ignore[no-untyped-def]
         for queue in queues:
-            await channel.queue_declare(queue, durable=True)
+            if queue_type is None:  # as it is, or a classic queue if it is missing
+                try:
+                    await channel.queue_declare(queue, passive=True)
+                except aiormq.exceptions.ChannelNotFoundEntity:
+                    channel = await channel.connection.channel()
+                    await channel.queue_declare(queue, durable=True)
+            else:
+                await channel.queue_delete(queue)
+                arguments = {"x-queue-type": queue_type}
+                await channel.queue_declare(queue, durable=True, arguments=arguments)
             await channel.queue_purge(queue)
 
     asyncio.run(_with_channel(work))
@@ -32,7 +42,7 @@ def reset(*queues: str) -> None:
 
 def count(queue: str) -> int:
     async def work(channel):  # type: ignore[no-untyped-def]
-        ok = await channel.queue_declare(queue, durable=True)
+        ok = await channel.queue_declare(queue, passive=True)
         return ok.message_count
 
     return int(asyncio.run(_with_channel(work)))

@@ -1,5 +1,6 @@
 """Hand-written ceiling for scenario 2: scenario 1's ASGI app, plus the XML published to the
-durable queue ``e2e.ceiling`` with publisher confirms (aio-pika) before the reply.
+durable queue ``e2e.ceiling`` with publisher confirms (aio-pika) before the reply. The queue is
+of the scenario's type: ``BENCH_AMQP_QUEUE_TYPE``, quorum unless it says classic.
 
 Run: ``PYTHONPATH=bench/.peers/py python bench/ceiling/http_xml_amqp.py PORT``.
 """
@@ -19,6 +20,7 @@ from http_json_xml import to_xml, validate
 
 URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 QUEUE = "e2e.ceiling"
+QUEUE_ARGUMENTS = {"x-queue-type": os.environ.get("BENCH_AMQP_QUEUE_TYPE", "quorum")}
 _state: dict[str, object] = {}
 
 
@@ -27,7 +29,7 @@ async def _exchange() -> aio_pika.abc.AbstractExchange:
     if exchange is None:
         connection = await aio_pika.connect_robust(URL)  # survives a broker restart
         channel = await connection.channel(publisher_confirms=True)
-        await channel.declare_queue(QUEUE, durable=True)
+        await channel.declare_queue(QUEUE, durable=True, arguments=QUEUE_ARGUMENTS)
         _state["connection"], exchange = connection, channel.default_exchange
         _state["exchange"] = exchange
     return exchange  # type: ignore[return-value]

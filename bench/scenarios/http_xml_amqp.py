@@ -2,13 +2,18 @@
 
 splice (bench/projects/http-xml-amqp, amqp sink with confirms to ``e2e.splice``), Node-RED
 with the shared flow (node-red-contrib-amqp to ``e2e.nr``, no confirms) and the hand-written
-ceiling (uvicorn + aio-pika with confirms to ``e2e.ceiling``). Queues are emptied before and
-after each run. Needs RabbitMQ at BENCH_AMQP_URL and splice's ``amqp`` connector.
+ceiling (uvicorn + aio-pika with confirms to ``e2e.ceiling``). Each queue is declared afresh
+before its run, all three of the same type: a quorum queue, RabbitMQ's durable queue for data
+that must not be lost (``BENCH_AMQP_QUEUE_TYPE=classic`` for a classic queue), and emptied
+after it. Needs RabbitMQ at BENCH_AMQP_URL and splice's ``amqp`` connector.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import amqp_util
@@ -18,6 +23,10 @@ from lib import BENCH, PEERS, ROOT, SPLICE, VENV_PY, Server, free_port, log
 
 ID = "http-xml-amqp"
 QUEUES = ("e2e.splice", "e2e.nr", "e2e.ceiling")
+QUEUE_TYPE = os.environ.setdefault("BENCH_AMQP_QUEUE_TYPE", "quorum")
+if QUEUE_TYPE not in ("quorum", "classic"):
+    raise SystemExit(f"BENCH_AMQP_QUEUE_TYPE={QUEUE_TYPE}: expected quorum or classic")
+"""The type of the three queues; splice's flow and the ceiling read it from the environment."""
 
 
 def skip_reason() -> str | None:
@@ -26,13 +35,26 @@ def skip_reason() -> str | None:
     return amqp_util.reachable()
 
 
+def _project() -> Path:
+    """The scenario's splice project; a copy declaring another queue type if one is asked."""
+    project = BENCH / "projects" / "http-xml-amqp"
+    if QUEUE_TYPE == "quorum":
+        return project
+    copy = PEERS / "projects" / f"http-xml-amqp-{QUEUE_TYPE}"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".splice"))
+    flow = copy / "flows" / "order-to-queue.yaml"
+    flow.write_text(flow.read_text().replace("x-queue-type: quorum", f"x-queue-type: {QUEUE_TYPE}"))
+    return copy
+
+
 def splice_server(port: int) -> Server:
     return Server(
         "splice",
         [
             SPLICE,
             "run",
-            str(BENCH / "projects" / "http-xml-amqp"),
+            str(_project()),
             "--port",
             str(port),
             "--log-level",
@@ -68,7 +90,7 @@ def run() -> dict[str, Any]:
         (("splice", splice_server), ("node-red", nodered_server), ("ceiling", ceiling_server)),
         QUEUES,
     ):
-        amqp_util.reset(queue)
+        amqp_util.reset(queue, queue_type=QUEUE_TYPE)
         port = free_port()
         try:
             runs[name] = http_json_xml.measure(factory(port), port)
@@ -87,7 +109,9 @@ def run() -> dict[str, Any]:
         "details": runs,
         "queued": queued,
         "targets": {"splice/node-red": 1.0, "splice/ceiling": 0.8},
-        "notes": "Node-RED publishes without confirms; messages that reached the queue "
+        "queue_type": QUEUE_TYPE,
+        "notes": f"{QUEUE_TYPE} queues; Node-RED publishes without confirms; "
+        "messages that reached the queue "
         + json.dumps(queued)
         + " (warm-up included)"
         + "".join(
