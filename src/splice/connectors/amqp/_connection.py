@@ -124,13 +124,22 @@ def safe_url(config: AmqpConnectionConfig) -> str:
 async def connect(
     config: AmqpConnectionConfig, *, confirms: bool, prefetch: int | None = None
 ) -> tuple[AbstractConnection, AbstractChannel]:
-    """An open connection and channel with the topology declared, or NotConnected."""
+    """An open connection and channel with the topology declared, or NotConnected: code
+    ``amqp-connect`` when the broker cannot be reached, ``amqp-declare`` when it refuses the
+    declared topology (a queue already there with other arguments, say)."""
     import asyncio
 
     import aiormq
 
     from splice.connectors.amqp._transport import FRAMES, new_connection
 
+    errors = aiormq.exceptions
+    refused = (
+        errors.ChannelPreconditionFailed,
+        errors.ChannelAccessRefused,
+        errors.ChannelNotFoundEntity,
+        errors.ChannelLockedResource,
+    )
     connection = new_connection(config.full_url())
     try:
         async with asyncio.timeout(config.connect_timeout):
@@ -141,6 +150,13 @@ async def connect(
             if prefetch is not None:
                 await channel.basic_qos(prefetch_count=prefetch)
             await declare(channel, config.declare)
+    except refused as exc:  # reached, but what was asked of it is wrong (retried all the same:
+        await connection.close()  # the broker's side may be put right while splice waits)
+        raise NotConnected(
+            f"the AMQP broker at {safe_url(config)} refused the declared topology "
+            f"(declare): {describe(exc)}",
+            code="amqp-declare",
+        ) from exc
     except (aiormq.exceptions.AMQPError, OSError, RuntimeError, TimeoutError) as exc:
         await connection.close()
         raise NotConnected(
