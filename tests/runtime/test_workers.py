@@ -133,11 +133,19 @@ def get(port: int, path: str, body: bytes | None = None) -> tuple[int, bytes]:
 
 
 def healthz_pids(run: Run, port: int, wanted: set[int]) -> set[int]:
-    """Ask /healthz until every pid of ``wanted`` answered; every answer must be 200."""
+    """Ask /healthz until every pid of ``wanted`` answered; every answer must be 200.
+
+    Until a worker listens on the reserved port (the first answer), a connection is refused.
+    """
     seen: set[int] = set()
 
     def all_seen() -> bool:
-        status, body = get(port, "/healthz")
+        try:
+            status, body = get(port, "/healthz")
+        except urllib.error.URLError as error:
+            if seen or not isinstance(error.reason, ConnectionRefusedError):
+                raise
+            return False
         assert status == 200, body
         seen.add(json.loads(body)["pid"])
         return wanted <= seen

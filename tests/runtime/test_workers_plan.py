@@ -68,4 +68,4 @@ def test_a_bad_workers_setting_names_its_place(tmp_path: Path) -> None:
 
 
 def test_the_http_server_reads_the_variables_the_supervisor_sets() -> None:
-    assert (server.WORKER, server.INHERITED_FD) == (workers.WORKER, workers.INHERITED_FD)
+    assert (server.WORKER, server.RESERVED_PORT) == (workers.WORKER, workers.RESERVED_PORT)

@@ -1,16 +1,21 @@
 """``splice run --workers N``: a supervisor process and N worker processes.
 
-The parent (:class:`Supervisor`) loads and checks the project, binds the HTTP socket once
-when a flow has an HTTP or SOAP source, and starts each worker as a fresh interpreter
+The parent (:class:`Supervisor`) loads and checks the project, reserves the HTTP port when
+a flow has an HTTP or SOAP source, and starts each worker as a fresh interpreter
 (``python -m splice.runtime.workers``): no event loop, thread or connection is ever forked,
-and the parent does not even import the engine or the store. Each worker inherits the
-listening socket, opens the state store (the first migrates it, the others wait for that)
-and runs its own engine and event loop; the kernel hands each new connection to whichever
-worker accepts it first.
+and the parent does not even import the engine or the store. Each worker listens on the
+reserved port with a socket of its own, opens the state store (the first migrates it, the
+others wait for that) and runs its own engine and event loop.
 
-Binding in the parent rather than ``SO_REUSEPORT`` in every worker: ``port: 0`` still
-means one port, connections waiting in the accept queue are not reset when a worker dies
-(the others take them), and no other process can join the port.
+Why a socket per worker (``SO_REUSEPORT``): with one shared listening socket the worker that
+wakes first accepts every connection waiting, and a client that opens its few keep-alive
+connections at once (a load balancer's pool, wrk's 32) could have them all on one worker
+while the other idled (seen: 2 workers no faster than 1 in 4 of 12 runs). With a socket
+each, the kernel spreads connections by their addresses. The parent's reservation (bound,
+not listening) keeps ``port: 0`` one port and the port taken while workers restart. The
+price: connections still waiting in the accept queue of a worker that dies are reset (the
+client sees the connection refused before its request is read, and may retry at once; with
+the ``net.ipv4.tcp_migrate_req`` sysctl the kernel moves them to another worker instead).
 
 Which flows a worker runs: worker 0 runs every flow; the others only the flows whose source
 scales out (``ComponentSpec.scales_out``: HTTP, an AMQP queue, a NATS queue group...), so a
@@ -51,7 +56,7 @@ from splice.errors import NotConnected, SpliceError, TransientError
 __all__ = [
     "CANNOT_START",
     "GIVE_UP_AFTER",
-    "INHERITED_FD",
+    "RESERVED_PORT",
     "STATUS_DIR",
     "WORKER",
     "Plan",
@@ -81,7 +86,7 @@ WORKER = "SPLICE_WORKER"
 STATUS_DIR = "SPLICE_STATUS_DIR"
 """Environment variable of a worker process: the folder where every worker leaves its
 status snapshot each second, so that any one of them can answer for all."""
-INHERITED_FD = "SPLICE_HTTP_FD"
+RESERVED_PORT = "SPLICE_HTTP_PORT"
 """Environment variable of a worker process: the listening HTTP socket the parent bound.
 
 Both names are read by the HTTP server (``splice.connectors.http.server``), which the
@@ -257,11 +262,10 @@ class Supervisor:
     def _bind(self) -> None:
         if not any(spec.source.name in _HTTP_SOURCES for spec in self.project.flows.values()):
             return
-        from splice.connectors.http.server import listen
+        from splice.connectors.http.server import reserve
 
         http = self.project.settings.http
-        self._socket = sock = listen(http.host, http.port)
-        sock.set_inheritable(True)
+        self._socket = sock = reserve(http.host, http.port)
         host, port = sock.getsockname()[:2]
         log.info("listening on %s:%d for %d workers", host, port, self.plan.count)
 
@@ -280,17 +284,13 @@ class Supervisor:
         env = dict(os.environ)
         env[WORKER] = str(WorkerId(slot.index, self.plan.count, os.getpid()))
         env[STATUS_DIR] = self._status_dir
-        fds: tuple[int, ...] = ()
         if self._socket is not None:
-            env[INHERITED_FD] = str(self._socket.fileno())
-            fds = (self._socket.fileno(),)
+            env[RESERVED_PORT] = str(self._socket.getsockname()[1])
         command = [sys.executable, "-m", "splice.runtime.workers", json.dumps(asdict(self.plan))]
         # A session of its own: signals reach a worker from the supervisor only (a Ctrl-C is
         # one orderly drain, a closed terminal does not hang it up), and where the kernel
         # shares CPU time by session (autogroup), each worker counts as one.
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, pass_fds=fds, start_new_session=True
-        )
+        process = await asyncio.create_subprocess_exec(*command, env=env, start_new_session=True)
         slot.process, slot.started = process, time.monotonic()
         log.info("worker %d started (pid %d)", slot.index, process.pid)
         return process

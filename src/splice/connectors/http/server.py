@@ -12,10 +12,11 @@ It answers by itself: ``GET /healthz``, 404 for an unknown path, 405 with ``Allo
 wrong method, and 413 for a body over the limit, checked against ``Content-Length`` first
 and again while the body streams in, so an oversized body is never read whole.
 
-Under ``splice run --workers N`` the parent process binds the listening socket once and each
-worker inherits it (its file descriptor in ``SPLICE_HTTP_FD``): every worker accepts from the
-same queue. A worker without an inherited socket (an HTTP flow added by a reload) binds with
-``SO_REUSEPORT``. ``GET /healthz`` then also names the worker that answered.
+Under ``splice run --workers N`` the parent process reserves the port (bound with
+``SO_REUSEPORT``, not listening; the port in ``SPLICE_HTTP_PORT``) and each worker listens on
+it with a socket of its own and ``SO_REUSEPORT``: the kernel spreads new connections over the
+workers by their addresses, so that a client's few long-lived connections do not all land on
+whichever worker woke first. ``GET /healthz`` then also names the worker that answered.
 """
 
 from __future__ import annotations
@@ -37,7 +38,16 @@ from splice.connectors.http.problem import Reply
 from splice.errors import ConnectorError, NotConnected
 from splice.settings import HttpSettings
 
-__all__ = ["INHERITED_FD", "WORKER", "Handler", "HttpServer", "Route", "RouteConflict", "listen"]
+__all__ = [
+    "RESERVED_PORT",
+    "WORKER",
+    "Handler",
+    "HttpServer",
+    "Route",
+    "RouteConflict",
+    "listen",
+    "reserve",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +61,8 @@ Handler = Callable[[Scope, dict[str, str], bytes], Awaitable[Reply]]
 the handler may keep (and add to) the dict.
 """
 
-INHERITED_FD = "SPLICE_HTTP_FD"
-"""Environment variable: the listening socket a ``splice run --workers`` parent bound."""
+RESERVED_PORT = "SPLICE_HTTP_PORT"
+"""Environment variable: the port a ``splice run --workers`` parent reserved for its workers."""
 WORKER = "SPLICE_WORKER"
 """Environment variable: ``index/count`` of a worker process of ``splice run --workers``."""
 
@@ -77,6 +87,22 @@ def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
         )
     except OSError as exc:
         raise NotConnected(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def reserve(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT`` that does not listen: it holds
+    the port (port 0: a free one) for sockets that :func:`listen` with ``reuse_port``; the
+    kernel hands connections only to those."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise NotConnected(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return sock
 
 
 class RouteConflict(ConnectorError):
@@ -196,11 +222,11 @@ class HttpServer:
             log.exception("the HTTP server failed")
 
     def _bind(self) -> socket.socket:
-        inherited = os.environ.get(INHERITED_FD)
-        if inherited:  # a copy: uvicorn closes its socket on stop, a restart needs another
-            return socket.socket(fileno=os.dup(int(inherited)))
-        worker = bool(os.environ.get(WORKER))
-        return listen(self.settings.host, self.settings.port, reuse_port=worker)
+        if not os.environ.get(WORKER):
+            return listen(self.settings.host, self.settings.port)
+        reserved = os.environ.get(RESERVED_PORT)
+        port = int(reserved) if reserved else self.settings.port
+        return listen(self.settings.host, port, reuse_port=True)
 
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(
