@@ -352,3 +352,63 @@ async def test_open_and_close_reach_the_wrapped_sink() -> None:
 
 def test_an_error_without_history_has_none() -> None:
     assert attempts_of(SpliceError("never wrapped")) == []
+
+
+class DownAtStart(ScriptedSink):
+    """A sink whose endpoint is down for its first ``down_for`` opens."""
+
+    def __init__(self, down_for: int) -> None:
+        super().__init__()
+        self.down_for = down_for
+        self.opens = 0
+
+    async def open(self) -> None:
+        self.opens += 1
+        await asyncio.sleep(0)  # concurrent sends meet here
+        if self.opens <= self.down_for:
+            raise NotConnected(f"endpoint down (open {self.opens})")
+
+
+async def test_a_sink_down_at_start_lets_the_flow_start_and_connects_on_a_later_send(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    inner, time = DownAtStart(down_for=3), FakeTime()
+    retrying = wrap(inner, policy(attempts=5), time)
+    await retrying.open()  # no error: the flow starts
+    assert "sinks.erp is not connected at start" in caplog.text
+    message = Message(b"order")
+    await retrying.send(message)
+    assert inner.opens == 4  # the failed open at start, two failed attempts, then connected
+    assert inner.received == [message]
+    assert message.attempts == 3
+    assert len(time.sleeps) == 2  # each failed open waited the backoff like a failed send
+    await retrying.send(Message(b"next"))
+    assert inner.opens == 4  # open once connected, not again
+
+
+async def test_concurrent_sends_to_a_sink_down_at_start_open_it_once() -> None:
+    inner = DownAtStart(down_for=1)
+    retrying = wrap(inner, policy(attempts=3), FakeTime())
+    await retrying.open()
+    await asyncio.gather(*(retrying.send(Message(b"%d" % i)) for i in range(5)))
+    assert inner.opens == 2
+    assert len(inner.received) == 5
+
+
+async def test_a_sink_that_stays_down_fails_its_sends_with_the_attempts_recorded() -> None:
+    inner = DownAtStart(down_for=100)
+    retrying = wrap(inner, policy(attempts=3), FakeTime())
+    await retrying.open()
+    with pytest.raises(NotConnected) as caught:
+        await retrying.send(Message(b"order"))
+    assert [a["code"] for a in attempts_of(caught.value)] == ["not-connected"] * 3
+    assert inner.received == []
+
+
+async def test_a_sink_refusing_its_settings_at_start_still_stops_the_start() -> None:
+    class Misconfigured(ScriptedSink):
+        async def open(self) -> None:
+            raise PermanentError("bad credentials")
+
+    with pytest.raises(PermanentError):
+        await wrap(Misconfigured(), policy(), FakeTime()).open()

@@ -15,6 +15,11 @@ time in ``[0, wait]``); an error's ``retry_after`` (HTTP ``Retry-After``) is wai
 when it is longer. The error that ends the loop is raised as it is, carrying the history
 of every attempt in ``error.attempts`` (see :func:`attempts_of`) for the dead-letter entry.
 
+A sink whose ``open`` raises :class:`~splice.errors.NotConnected` at start (its broker or
+server is down) does not stop the flow: the flow starts, a warning says so, and each send
+opens the sink first, inside the attempt, until one open succeeds; a failed open is a
+failed attempt (transient), retried and dead-lettered as the policy says like any other.
+
 The hot path: the first attempt is made directly (breaker, timeout, call), without
 building the tenacity loop; only a failure that the policy retries enters the loop, whose
 first attempt then replays that failure instead of calling again. The loop therefore
@@ -27,6 +32,7 @@ through this sink, no coroutine).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
@@ -45,11 +51,13 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from splice.components.interfaces import Sink
-from splice.errors import SpliceError
+from splice.errors import NotConnected, SpliceError
 from splice.message import Message
 from splice.runtime.breaker import BreakerState, CircuitBreaker, Clock, Sleep
 from splice.runtime.policies import OnError, RetryPolicy
 from splice.runtime.timeouts import CallDeadlines
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Attempt", "RetryingSink", "attempts_of", "backoff"]
 
@@ -157,9 +165,26 @@ class RetryingSink(Sink):
         self._wait = _HonourRetryAfter(backoff(policy.retry))
         timeout = policy.timeout
         self._deadlines = None if timeout is None else CallDeadlines(timeout)
+        self._unopened = False
+        """``open`` found the endpoint down: sends open the sink first."""
+        self._opening = asyncio.Lock()
 
     async def open(self) -> None:
-        await self.sink.open()
+        try:
+            await self.sink.open()
+        except NotConnected as error:
+            log.warning(
+                "%s is not connected at start; each send connects first: %s", self.name, error
+            )
+            self._unopened = True
+
+    async def _open_late(self) -> None:
+        """Open the sink that could not connect at start (once, for concurrent sends)."""
+        async with self._opening:
+            if self._unopened:
+                await self.sink.open()
+                self._unopened = False
+                log.info("%s connected", self.name)
 
     async def close(self) -> None:
         if self._deadlines is not None:
@@ -223,6 +248,8 @@ class RetryingSink(Sink):
         message.attempts += 1
         outcome: Outcome = "released"
         try:
+            if self._unopened:
+                await self._open_late()
             deadlines = self._deadlines
             if deadlines is None:
                 await self.sink.send(message)

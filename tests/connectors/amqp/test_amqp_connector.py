@@ -331,14 +331,15 @@ async def test_confirmed_publishes_write_their_own_frames_and_arrive_whole(
 async def test_a_declare_the_broker_refuses_names_the_queue_and_the_reason(
     rabbit: Broker, tmp_path: Path
 ) -> None:
-    from splice.errors import NotConnected
+    from splice.errors import ConnectorError, NotConnected
 
     queue = rabbit.queue("typed")
     await rabbit.channel.queue_declare(queue, durable=True)  # a classic queue already there
     out = sink(tmp_path, routing_key=queue, declare=queue_of(queue, **{"x-queue-type": "quorum"}))
-    with pytest.raises(NotConnected) as caught:
+    with pytest.raises(ConnectorError) as caught:
         await out.open()
-    assert caught.value.code == "amqp-declare"  # not "amqp-connect": the broker was reached
+    assert not isinstance(caught.value, NotConnected)  # the broker was reached: no outage
+    assert caught.value.code == "amqp-declare"
     message = str(caught.value)
     assert "refused the declared topology" in message
     assert queue in message and "x-queue-type" in message

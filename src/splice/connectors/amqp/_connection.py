@@ -26,7 +26,7 @@ from pydantic import Field, SecretStr, field_validator
 from yarl import URL
 
 from splice.components.spec import ComponentConfig
-from splice.errors import NotConnected
+from splice.errors import ConnectorError, NotConnected
 from splice.message import Message
 from splice.secrets import is_secret_key
 from splice.types import Duration
@@ -39,6 +39,7 @@ __all__ = [
     "AmqpConnectionConfig",
     "Binding",
     "Declare",
+    "DeclareRefused",
     "ExchangeDeclaration",
     "HeaderFilter",
     "QueueDeclaration",
@@ -115,6 +116,13 @@ class AmqpConnectionConfig(ComponentConfig):
         return url
 
 
+class DeclareRefused(ConnectorError):
+    """The broker refused the declared topology (a queue already there with other
+    arguments, say): a setting to put right, not an outage; a start stops on it."""
+
+    code = "amqp-declare"
+
+
 def safe_url(config: AmqpConnectionConfig) -> str:
     """The broker address without credentials, for messages and logs."""
     url = URL(config.url)
@@ -124,9 +132,8 @@ def safe_url(config: AmqpConnectionConfig) -> str:
 async def connect(
     config: AmqpConnectionConfig, *, confirms: bool, prefetch: int | None = None
 ) -> tuple[AbstractConnection, AbstractChannel]:
-    """An open connection and channel with the topology declared, or NotConnected: code
-    ``amqp-connect`` when the broker cannot be reached, ``amqp-declare`` when it refuses the
-    declared topology (a queue already there with other arguments, say)."""
+    """An open connection and channel with the topology declared; NotConnected when the
+    broker cannot be reached, :class:`DeclareRefused` when it refuses the topology."""
     import asyncio
 
     import aiormq
@@ -150,12 +157,11 @@ async def connect(
             if prefetch is not None:
                 await channel.basic_qos(prefetch_count=prefetch)
             await declare(channel, config.declare)
-    except refused as exc:  # reached, but what was asked of it is wrong (retried all the same:
-        await connection.close()  # the broker's side may be put right while splice waits)
-        raise NotConnected(
+    except refused as exc:  # reached, but what was asked of it is wrong
+        await connection.close()
+        raise DeclareRefused(
             f"the AMQP broker at {safe_url(config)} refused the declared topology "
-            f"(declare): {describe(exc)}",
-            code="amqp-declare",
+            f"(declare): {describe(exc)}"
         ) from exc
     except (aiormq.exceptions.AMQPError, OSError, RuntimeError, TimeoutError) as exc:
         await connection.close()

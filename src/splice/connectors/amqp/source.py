@@ -40,7 +40,7 @@ from splice.connectors.amqp._connection import (
     message_from,
     safe_url,
 )
-from splice.errors import MessageError, NotConnected
+from splice.errors import ConnectorError, MessageError, NotConnected
 from splice.message import Message
 from splice.types import Duration
 
@@ -160,7 +160,7 @@ class AmqpSource(Source):
                 await self._connect()
                 log.info("reconnected to %s", self._target)
                 return
-            except NotConnected as exc:
+            except ConnectorError as exc:  # down, or the topology refused: both may be mended
                 log.warning("%s; retrying in %.1fs", exc, wait)
             with contextlib.suppress(TimeoutError):  # close() ends the wait at once
                 await asyncio.wait_for(self._stopping.wait(), random.uniform(wait / 2, wait))

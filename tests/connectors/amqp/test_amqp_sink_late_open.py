@@ -1,0 +1,83 @@
+"""A flow whose AMQP broker is down at start starts anyway, and its sink connects on the
+first send once the broker is reachable (the real RabbitMQ, behind a port the test opens
+only after the engine started)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from amqp_harness import Broker, broker, require
+from tests.runtime.engine_harness import start, write
+
+pytestmark = pytest.mark.service
+
+
+@pytest.fixture
+async def rabbit() -> AsyncIterator[Broker]:
+    require("rabbitmq")
+    async with broker() as helper:
+        yield helper
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    writer.close()
+
+
+async def _forward(client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
+    """Relay one connection to RabbitMQ."""
+    broker_reader, to_broker = await asyncio.open_connection("127.0.0.1", 5672)
+    await asyncio.gather(_pipe(client_reader, to_broker), _pipe(broker_reader, client))
+
+
+async def test_a_flow_starts_with_its_broker_down_and_publishes_once_it_is_up(
+    rabbit: Broker, tmp_path: Path
+) -> None:
+    port, queue = _free_port(), rabbit.queue("late")
+    root = write(
+        tmp_path,
+        {
+            "splice.yaml": "project: late-open\nhttp: {host: 127.0.0.1, port: 0}\n",
+            "flows/to-queue.yaml": f"""
+                integration: to-queue
+                description: POST a message, publish it with confirms.
+                owner: tests
+                source:
+                  http: {{path: /in, method: POST, reply: sync}}
+                sinks:
+                  out:
+                    amqp:
+                      url: amqp://guest:guest@127.0.0.1:{port}/
+                      routing_key: {queue}
+                      connect_timeout: 2
+                      declare: {{queues: [{{name: {queue}}}]}}
+            """,
+        },
+    )
+    engine = await start(root)  # the broker is not reachable on that port yet
+    relay = await asyncio.start_server(_forward, "127.0.0.1", port)
+    try:
+        http_port = engine.shared.peek("http.server").port
+        async with httpx.AsyncClient(timeout=30) as client:
+            reply = await client.post(f"http://127.0.0.1:{http_port}/in", content=b"order-1")
+        assert reply.status_code == 200, reply.text
+        assert await rabbit.ready(queue) == 1
+    finally:
+        await engine.stop()
+        relay.close()
+        await relay.wait_closed()
