@@ -343,3 +343,17 @@ async def test_a_declare_the_broker_refuses_names_the_queue_and_the_reason(
     message = str(caught.value)
     assert "refused the declared topology" in message
     assert queue in message and "x-queue-type" in message
+
+
+async def test_a_login_the_broker_refuses_stops_the_open_and_says_so(
+    rabbit: Broker, tmp_path: Path
+) -> None:
+    from splice.errors import ConnectorError, NotConnected
+
+    out = sink(tmp_path, url="amqp://guest:not-the-password@127.0.0.1:5672/", routing_key="x")
+    with pytest.raises(ConnectorError) as caught:
+        await out.open()
+    assert not isinstance(caught.value, NotConnected)  # the broker answered: no outage
+    assert caught.value.code == "amqp-login"
+    assert "refused the login" in str(caught.value)
+    assert "not-the-password" not in str(caught.value)

@@ -42,6 +42,7 @@ __all__ = [
     "DeclareRefused",
     "ExchangeDeclaration",
     "HeaderFilter",
+    "LoginRefused",
     "QueueDeclaration",
     "connect",
     "declare",
@@ -123,6 +124,13 @@ class DeclareRefused(ConnectorError):
     code = "amqp-declare"
 
 
+class LoginRefused(ConnectorError):
+    """The broker refused the login (credentials, virtual host): a setting to put right,
+    not an outage; a start stops on it."""
+
+    code = "amqp-login"
+
+
 def safe_url(config: AmqpConnectionConfig) -> str:
     """The broker address without credentials, for messages and logs."""
     url = URL(config.url)
@@ -133,7 +141,8 @@ async def connect(
     config: AmqpConnectionConfig, *, confirms: bool, prefetch: int | None = None
 ) -> tuple[AbstractConnection, AbstractChannel]:
     """An open connection and channel with the topology declared; NotConnected when the
-    broker cannot be reached, :class:`DeclareRefused` when it refuses the topology."""
+    broker cannot be reached, :class:`LoginRefused` or :class:`DeclareRefused` when it
+    refuses the login or the topology."""
     import asyncio
 
     import aiormq
@@ -157,6 +166,12 @@ async def connect(
             if prefetch is not None:
                 await channel.basic_qos(prefetch_count=prefetch)
             await declare(channel, config.declare)
+    except errors.ProbableAuthenticationError as exc:  # before OSError: it is one
+        await connection.close()
+        raise LoginRefused(
+            f"the AMQP broker at {safe_url(config)} refused the login (username, password "
+            f"or virtual host): {describe(exc)}"
+        ) from exc
     except refused as exc:  # reached, but what was asked of it is wrong
         await connection.close()
         raise DeclareRefused(
