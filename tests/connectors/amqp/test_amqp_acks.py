@@ -9,23 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from amqp_harness import Broker, broker, pull, require, sink, source
+from amqp_harness import Broker, pull, sink, source
 
 from splice.errors import MessageError, TransientError
 from splice.message import Message
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-async def rabbit() -> AsyncIterator[Broker]:
-    require("rabbitmq")
-    async with broker() as helper:
-        yield helper
 
 
 def dead_lettered(rabbit: Broker) -> tuple[str, str, dict[str, object]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from splice.errors import MessageError, PermanentError, TransientError
 from splice.message import Message
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-async def rabbit() -> AsyncIterator[Broker]:
-    require("rabbitmq")
-    async with broker() as helper:
-        yield helper
 
 
 def queue_of(name: str, **arguments: object) -> dict[str, object]:

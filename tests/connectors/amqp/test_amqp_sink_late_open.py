@@ -7,22 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from amqp_harness import Broker, broker, require
+from amqp_harness import Broker
 from tests.runtime.engine_harness import start, write
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-async def rabbit() -> AsyncIterator[Broker]:
-    require("rabbitmq")
-    async with broker() as helper:
-        yield helper
 
 
 def _free_port() -> int:
