@@ -188,3 +188,23 @@ async def test_port_in_use_is_not_connected_and_leaves_no_route(tmp_path: Path) 
             await h.source()
         assert h.server._routes == {}
         await h.aclose()
+
+
+def test_a_reserved_port_takes_reuse_port_listeners_and_refuses_a_second_reservation() -> None:
+    from splice.connectors.http.server import listen, reserve
+
+    held = reserve("127.0.0.1", 0)
+    port = held.getsockname()[1]
+    worker = listen("127.0.0.1", port, reuse_port=True)  # what each worker does
+    try:
+        with pytest.raises(NotConnected, match=f"cannot listen on 127.0.0.1:{port}"):
+            reserve("127.0.0.1", port)  # another splice run --workers on the same port
+        with pytest.raises(NotConnected):
+            listen("127.0.0.1", port)  # or any other server
+        worker.settimeout(5)
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            accepted, _ = worker.accept()  # the worker's socket takes it: the reservation
+            accepted.close()  # does not listen
+    finally:
+        worker.close()
+        held.close()

@@ -92,17 +92,27 @@ def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
 def reserve(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` with ``SO_REUSEPORT`` that does not listen: it holds
     the port (port 0: a free one) for sockets that :func:`listen` with ``reuse_port``; the
-    kernel hands connections only to those."""
+    kernel hands connections only to those.
+
+    The port is first bound plainly, so that a port another process holds (another
+    ``splice run --workers`` reservation included) is refused rather than shared."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sockets: list[socket.socket] = []
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
+        for reuse_port in (False, True):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sockets[0].close()  # the plain bind proved the port free; now hold it
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
     except OSError as exc:
-        sock.close()
+        for sock in sockets:
+            sock.close()
         raise NotConnected(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    return sock
+    return sockets[-1]
 
 
 class RouteConflict(ConnectorError):
