@@ -88,7 +88,8 @@ class Source(ABC):
     """Produces deliveries. ``deliveries()`` ends after ``close()`` has been called."""
 
     async def open(self) -> None:  # noqa: B027 - optional hook
-        """Connect or bind. Raise NotConnected to be retried."""
+        """Connect or bind. Raise NotConnected when the endpoint is down: the flow does not
+        start (a source is not opened late, unlike a sink)."""
 
     @abstractmethod
     def deliveries(self) -> AsyncIterator[Delivery]:
@@ -102,7 +103,8 @@ class Sink(ABC):
     """Delivers messages. ``send`` returns only once the receiver confirmed."""
 
     async def open(self) -> None:  # noqa: B027 - optional hook
-        """Connect. Raise NotConnected to be retried."""
+        """Connect. Raise NotConnected when the endpoint is down: the flow starts anyway and
+        each send opens the sink first (:class:`~splice.runtime.retry.RetryingSink`)."""
 
     @abstractmethod
     async def send(self, message: Message) -> None:

@@ -10,7 +10,7 @@ others wait for that) and runs its own engine and event loop.
 Why a socket per worker (``SO_REUSEPORT``): with one shared listening socket the worker that
 wakes first accepts every connection waiting, and a client that opens its few keep-alive
 connections at once (a load balancer's pool, wrk's 32) could have them all on one worker
-while the other idled (seen: 2 workers no faster than 1 in 4 of 12 runs). With a socket
+while the other idled (seen: 2 workers no faster than 1 in 5 of 12 rounds). With a socket
 each, the kernel spreads connections by their addresses. The parent's reservation (bound,
 not listening) keeps ``port: 0`` one port and the port taken while workers restart. The
 price: connections still waiting in the accept queue of a worker that dies are reset (the

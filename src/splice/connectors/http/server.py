@@ -97,22 +97,19 @@ def reserve(host: str, port: int) -> socket.socket:
     The port is first bound plainly, so that a port another process holds (another
     ``splice run --workers`` reservation included) is refused rather than shared."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sockets: list[socket.socket] = []
+    held = socket.socket(family, socket.SOCK_STREAM)
     try:
-        for reuse_port in (False, True):
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if reuse_port:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                sockets[0].close()  # the plain bind proved the port free; now hold it
-            sock.bind((host, port))
-            port = sock.getsockname()[1]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is free
+            probe.bind((host, port))
+            port = probe.getsockname()[1]
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        held.bind((host, port))
     except OSError as exc:
-        for sock in sockets:
-            sock.close()
+        held.close()
         raise NotConnected(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    return sockets[-1]
+    return held
 
 
 class RouteConflict(ConnectorError):
