@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 import setup_peers
@@ -34,13 +35,21 @@ def splice_server(port: int, name: str = "splice") -> Server:
     )
 
 
-def nodered_server(port: int, flow: str = "http-json-to-xml.json") -> Server:
+def nodered_server(
+    port: int,
+    flow: str = "http-json-to-xml.json",
+    edit: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> Server:
+    """Node-RED serving the shared ``flow``, changed by ``edit`` (on the parsed nodes) if given."""
     user_dir = PEERS / "nodered-user"
     if user_dir.exists():
         shutil.rmtree(user_dir)
     user_dir.mkdir(parents=True)
     flows = user_dir / "flows.json"
-    shutil.copy(FIXTURES / "nodered" / flow, flows)
+    nodes = json.loads((FIXTURES / "nodered" / flow).read_text())
+    if edit is not None:
+        edit(nodes)
+    flows.write_text(json.dumps(nodes, indent=1))
     # link the contrib nodes (amqp) into the user dir so Node-RED finds them
     (user_dir / "node_modules").symlink_to(PEERS / "node" / "node_modules")
     settings = user_dir / "settings.js"
