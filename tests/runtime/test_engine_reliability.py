@@ -92,3 +92,56 @@ async def test_unfinished_journal_entries_are_delivered_at_start(tmp_path: Path)
         await engine.stop()
     [written] = files(root / "out")
     assert orjson.loads((root / "out" / written).read_bytes()) == {"id": "J-1"}
+
+
+def timer_project(root: Path, *, resume: bool) -> Path:
+    """Ticks every 50 ms; the throttle lets one an hour through, so the second tick is held
+    in the flow when the engine stops (the drain waits 0.2 s for it, then gives up)."""
+    timer = f"{{interval: 0.05, count: 2, body: tick, resume: {str(resume).lower()}}}"
+    return write(
+        root,
+        {
+            "splice.yaml": "runtime: {drain_timeout: 0.2}\n",
+            "flows/ticks.yaml": f"""
+                integration: ticks
+                source: {{timer: {timer}}}
+                steps:
+                  - throttle: {{rate: 1, per: 1h}}
+                sinks:
+                  out: {{file: {{path: out, name: "tick-{{headers[timer.sequence]}}.txt"}}}}
+            """,
+        },
+    )
+
+
+async def _stopped_with_a_tick_held(root: Path) -> int:
+    """Run until the second tick is held in the throttle, stop; the ticks left pending."""
+    engine = await start(root)
+    try:
+        await eventually(lambda: files(root / "out") == ["tick-1.txt"])
+        runner = engine.flows["ticks"]
+        await eventually(lambda: runner.counts["received"] == 2)
+    finally:
+        await engine.stop()
+    store = await Store.open("sqlite:///.splice/state.db", project_dir=root)
+    try:
+        return await store.journal.count_pending("ticks")
+    finally:
+        await store.close()
+
+
+async def test_a_tick_interrupted_by_a_stop_runs_again_at_the_next_start(tmp_path: Path) -> None:
+    root = timer_project(tmp_path, resume=True)
+    assert await _stopped_with_a_tick_held(root) == 1
+    (root / "out" / "tick-1.txt").unlink()
+    engine = await start(root)  # the journaled tick 2 runs first, through a fresh throttle
+    try:
+        await eventually(lambda: files(root / "out") == ["tick-2.txt"])
+    finally:
+        await engine.stop()
+    assert (root / "out" / "tick-2.txt").read_bytes() == b"tick"
+
+
+async def test_with_resume_off_an_interrupted_tick_is_left_behind(tmp_path: Path) -> None:
+    root = timer_project(tmp_path, resume=False)
+    assert await _stopped_with_a_tick_held(root) == 0

@@ -52,6 +52,17 @@ async def test_a_text_body_is_sent_as_text() -> None:
     assert ticks[0].message.content_type == "text/plain"
 
 
+@pytest.mark.parametrize(("resume", "journaled"), [(None, True), (True, True), (False, False)])
+async def test_ticks_ask_to_be_journaled_unless_resume_is_off(
+    resume: bool | None, journaled: bool
+) -> None:
+    raw: dict[str, Any] = {"interval": 0.01, "count": 1}
+    if resume is not None:
+        raw["resume"] = resume
+    [tick] = await collect(make_timer(raw).deliveries())
+    assert tick.needs_journal is journaled
+
+
 async def test_the_shorthand_is_the_interval() -> None:
     assert make_timer("5m")._config.interval == 300.0
 

@@ -5,6 +5,11 @@ more scheduled times, a single tick is produced at once for the latest of them a
 skipped ones are counted in its ``timer.missed`` header (and logged). An ``interval`` timer
 fires its first tick as soon as it starts and then on a fixed grid from that moment; a
 ``cron`` timer fires at the next matching time in its ``timezone``.
+
+A tick cannot be asked for again, so the runtime journals it before it runs (as it does an
+HTTP request answered 202): a tick that a crash or a stop past the shutdown deadline
+interrupted runs again, with its own headers, when the flow starts next. ``resume: false``
+leaves such a tick behind (a heartbeat whose late run means nothing).
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ class TimerSourceConfig(ComponentConfig):
     timezone: str = Field(
         "UTC", description="Time zone of the cron expression, e.g. `Europe/Paris`."
     )
+    resume: bool = Field(
+        True,
+        description="Journal each tick, so that a tick a crash interrupted runs again at start.",
+    )
 
     @field_validator("cron")
     @classmethod
@@ -85,7 +94,9 @@ SPEC = ComponentSpec(
     shorthand="interval",
     description=(
         "Each tick carries the headers `timer.fired_at` (ISO-8601, UTC), `timer.sequence` "
-        "(1, 2, ...) and `timer.missed` (ticks skipped because the flow was still busy)."
+        "(1, 2, ...) and `timer.missed` (ticks skipped because the flow was still busy). "
+        "Ticks are journaled: one a crash interrupted runs again at start (`resume: false` "
+        "to leave it)."
     ),
 )
 
@@ -153,7 +164,8 @@ class TimerSource(Source):
             if missed:
                 log.warning("timer skipped %d tick(s): the flow was still busy", missed)
             sequence += 1
-            yield Delivery(self._tick(sequence, missed))
+            tick = self._tick(sequence, missed)
+            yield Delivery(tick, accept=_journaled) if self._config.resume else Delivery(tick)
             due = schedule.after(due)
 
     async def _sleep_until(self, due: datetime) -> bool:
@@ -179,3 +191,7 @@ class TimerSource(Source):
 
     async def close(self) -> None:
         self._closed.set()
+
+
+async def _journaled() -> None:
+    """The tick is in the journal: nothing more to let go of."""
