@@ -47,6 +47,13 @@ class Context:
     """The engine's state store (:class:`splice.store.Store`), or None outside an engine."""
     version: str = ""
     """The version of the flow being built (a short hash of its file)."""
+    max_in_flight: int | None = None
+    """The flow's ``max_in_flight`` (None: the project's default, ``runtime.max_in_flight``)."""
+
+    @property
+    def flow_max_in_flight(self) -> int:
+        """Messages of this flow in flight at once, as the runtime will allow."""
+        return self.max_in_flight or self.settings.runtime.max_in_flight
 
     def resolve_path(self, path: str | Path) -> Path:
         """A path from a flow file, relative to the project folder."""
@@ -62,4 +69,5 @@ class Context:
             component,
             self.store,
             self.version,
+            self.max_in_flight,
         )

@@ -11,6 +11,7 @@ HTTP route or channel subscription) before the old one is drained and closed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Collection
 from typing import Any
@@ -79,6 +80,7 @@ def guarded_step(spec: FlowSpec, ref: ComponentRef, context: Context) -> Step:
 
 def build_flow(spec: FlowSpec, context: Context, store: Store | None = None) -> FlowRunner:
     """Instantiate a flow's components (nothing is opened yet), each under its error policy."""
+    context = dataclasses.replace(context, max_in_flight=spec.max_in_flight)
     steps = [BoundStep(ref.path, guarded_step(spec, ref, context)) for ref in spec.steps]
     sinks = [
         BoundSink(name, ref.path, _guarded_sink(spec, ref, context))

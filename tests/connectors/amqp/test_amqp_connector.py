@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from amqp_harness import Broker, broker, pull, require, sink, source
+from amqp_harness import Broker, broker, context, pull, require, sink, source
 
+from splice.components.registry import get
+from splice.connectors.amqp.source import prefetch_for
 from splice.errors import MessageError, PermanentError, TransientError
 from splice.message import Message
 
@@ -63,6 +67,50 @@ async def test_prefetch_bounds_unacknowledged_deliveries(rabbit: Broker, tmp_pat
     finally:
         await into.close()
         await out.close()
+
+
+async def test_prefetch_left_out_is_two_windows_of_the_flows_max_in_flight(
+    rabbit: Broker, tmp_path: Path
+) -> None:
+    queue = rabbit.queue()
+    out = sink(tmp_path, routing_key=queue, declare=queue_of(queue))
+    spec = get("source", "amqp")
+    flow = replace(context(tmp_path), max_in_flight=2)
+    into = spec.build(spec.parse({"queue": queue}), flow)
+    assert into.prefetch == 4
+    await out.open()
+    await into.open()
+    try:
+        for i in range(10):
+            await out.send(Message(str(i)))
+        held = await pull(into, 4)
+        await asyncio.sleep(0.3)
+        assert await rabbit.ready(queue) == 6
+        for delivery in held:
+            await delivery.ack()
+    finally:
+        await into.close()
+        await out.close()
+
+
+def test_a_prefetch_below_max_in_flight_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = get("source", "amqp")
+    flow = replace(context(tmp_path), max_in_flight=64)
+    with caplog.at_level(logging.WARNING):
+        spec.build(spec.parse({"queue": "q", "prefetch": 10}), flow)
+        spec.build(spec.parse({"queue": "q", "prefetch": 64}), flow)
+    [warning] = caplog.messages
+    assert "prefetch 10 is below max_in_flight 64" in warning
+
+
+@pytest.mark.parametrize(
+    ("configured", "max_in_flight", "expected"),
+    [(None, 64, 128), (None, 40_000, 65_535), (1, 64, 1), (500, 64, 500)],
+)
+def test_prefetch_for(configured: int | None, max_in_flight: int, expected: int) -> None:
+    assert prefetch_for(configured, max_in_flight) == expected
 
 
 async def test_nack_requeues_and_a_bad_message_is_dead_lettered(

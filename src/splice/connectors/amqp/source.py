@@ -2,7 +2,10 @@
 
 The broker hands over at most ``prefetch`` unacknowledged messages; they wait in a small
 inbox until the runtime pulls them, so a flow that does not pull stops the broker from
-sending more (backpressure). Settling::
+sending more (backpressure). By default ``prefetch`` is twice the flow's ``max_in_flight``:
+while the flow works on one window of messages the next one is already here, so the flow
+never waits a broker round trip. A ``prefetch`` below ``max_in_flight`` caps the flow's
+concurrency at ``prefetch`` (a warning says so at start). Settling::
 
     delivery.ack()                 basic.ack        the broker forgets the message (acks of
                                                     one loop turn go as one multiple ack, see
@@ -52,10 +55,18 @@ __all__ = ["SPEC", "AmqpSource", "AmqpSourceConfig"]
 log = logging.getLogger(__name__)
 
 
+MAX_PREFETCH = 65535
+"""The largest prefetch count AMQP 0-9-1 can carry (a 16-bit field)."""
+
+
 class AmqpSourceConfig(AmqpConnectionConfig):
     queue: str = Field(description="Queue to consume (declare it under `declare` if needed).")
-    prefetch: int = Field(
-        100, ge=1, le=65535, description="Most unacknowledged messages held at once."
+    prefetch: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PREFETCH,
+        description="Most unacknowledged messages held at once "
+        "(default: twice the flow's `max_in_flight`).",
     )
     exclusive: bool = Field(False, description="Be the queue's only consumer.")
     reconnect_initial: Duration = Field(0.5, gt=0, description="First wait before reconnecting.")
@@ -82,10 +93,25 @@ SPEC = ComponentSpec(
 _CLOSED = object()
 
 
+def prefetch_for(configured: int | None, max_in_flight: int) -> int:
+    """The prefetch count to ask for: as configured, else two windows of ``max_in_flight``."""
+    return configured if configured is not None else min(2 * max_in_flight, MAX_PREFETCH)
+
+
 class AmqpSource(Source):
     def __init__(self, config: AmqpSourceConfig, context: Context) -> None:
         self.config = config
+        self.prefetch = prefetch_for(config.prefetch, context.flow_max_in_flight)
         self._target = f"{safe_url(config)} queue '{config.queue}'"
+        if self.prefetch < context.flow_max_in_flight:
+            log.warning(
+                "flow '%s': amqp prefetch %d is below max_in_flight %d: at most %d of its "
+                "messages are in flight at once",
+                context.flow,
+                self.prefetch,
+                context.flow_max_in_flight,
+                self.prefetch,
+            )
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._acks: AckWindow | None = None
@@ -123,9 +149,7 @@ class AmqpSource(Source):
     # -- connection ------------------------------------------------------------------------
 
     async def _connect(self) -> None:
-        connection, channel = await connect(
-            self.config, confirms=False, prefetch=self.config.prefetch
-        )
+        connection, channel = await connect(self.config, confirms=False, prefetch=self.prefetch)
         try:
             await channel.basic_consume(
                 self.config.queue, self._receive, exclusive=self.config.exclusive
@@ -138,7 +162,7 @@ class AmqpSource(Source):
                 ) from exc
             raise
         self._connection, self._channel = connection, channel
-        self._acks = AckWindow(channel, hold=self.config.prefetch // 2)
+        self._acks = AckWindow(channel, hold=self.prefetch // 2)
         watcher = channel.closing
         watcher.add_done_callback(lambda done: self._on_lost(done, channel))
 
