@@ -236,7 +236,9 @@ class AggregateStep(Step):
             value: Any = message.headers.get(self._config.header, UNDEFINED)
         else:
             assert self._key is not None
-            value = self._key.evaluate(decoded(message, "aggregate"), headers=message.headers)
+            value = self._key.evaluate(
+                decoded(message, "aggregate"), headers=message.headers, plain=message.plain
+            )
         if value is UNDEFINED or value is None or isinstance(value, dict | list):
             raise MessageError("the aggregation key has no value", code="aggregate-no-key")
         return str(value).lower() if isinstance(value, bool) else str(value)

@@ -102,7 +102,9 @@ class DedupeStep(Step):
         return {"passed": self.passed, "duplicates": self.duplicates}
 
     def _message_key(self, message: Message) -> str:
-        value = self._key.evaluate(decoded(message, "dedupe"), headers=message.headers)
+        value = self._key.evaluate(
+            decoded(message, "dedupe"), headers=message.headers, plain=message.plain
+        )
         if value is UNDEFINED or value is None or isinstance(value, dict | list):
             raise MessageError("the idempotency key has no value", code="dedupe-no-key")
         if isinstance(value, bool):

@@ -76,7 +76,7 @@ class FilterStep(Step):
 
     async def process(self, message: Message) -> list[Message]:
         data = decoded(message, "filter")
-        if holds(self._predicate.evaluate(data, headers=message.headers)):
+        if holds(self._predicate.evaluate(data, headers=message.headers, plain=message.plain)):
             self.kept += 1
             return [message]
         self.dropped += 1

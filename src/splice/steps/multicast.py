@@ -82,7 +82,9 @@ class MulticastStep(Step):
 
     def _compute(self, message: Message) -> tuple[str, ...]:
         assert self._expression is not None
-        value = self._expression.evaluate(decoded(message, "multicast"), headers=message.headers)
+        value = self._expression.evaluate(
+            decoded(message, "multicast"), headers=message.headers, plain=message.plain
+        )
         names = [] if value is UNDEFINED or value is None else _as_names(value)
         if not names:
             raise MessageError("the recipient list is empty", code="no-recipient")

@@ -153,7 +153,7 @@ class RouteStep(Step):
         self._first = config.mode == "first"
 
     async def process(self, message: Message) -> list[Message]:
-        targets = self._choose(decoded(message, "route"), message.headers)
+        targets = self._choose(decoded(message, "route"), message.headers, message.plain)
         if not targets:
             raise MessageError(
                 "the message matches no route and there is no 'otherwise'", code="unrouted"
@@ -162,10 +162,10 @@ class RouteStep(Step):
         message.headers["splice.route"] = ",".join(targets)
         return [message]
 
-    def _choose(self, data: Any, headers: dict[str, str]) -> tuple[str, ...]:
+    def _choose(self, data: Any, headers: dict[str, str], plain: bool) -> tuple[str, ...]:
         chosen: list[str] = []
         for predicate, sinks in self._rules:
-            if holds(predicate.evaluate(data, headers=headers)):
+            if holds(predicate.evaluate(data, headers=headers, plain=plain)):
                 chosen.extend(sink for sink in sinks if sink not in chosen)
                 if self._first:
                     break

@@ -47,7 +47,7 @@ class SetStep(Step):
         if message.is_encoded:
             raise MessageError("set needs a decoded body: add a 'decode' step before it")
         for name, mapping in self._expressions:
-            value = mapping.evaluate(message.body, headers=message.headers)
+            value = mapping.evaluate(message.body, headers=message.headers, plain=message.plain)
             if value is UNDEFINED or value is None:
                 if self._required:
                     raise MappingError(f"header '{name}' has no value", code="set-undefined")

@@ -97,7 +97,9 @@ class SplitStep(Step):
 
     def _items(self, message: Message) -> list[Any]:
         assert self._path is not None
-        value = self._path.evaluate(decoded(message, "split"), headers=message.headers)
+        value = self._path.evaluate(
+            decoded(message, "split"), headers=message.headers, plain=message.plain
+        )
         if value is UNDEFINED or value is None:
             return []
         return value if isinstance(value, list) else [value]

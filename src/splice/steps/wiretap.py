@@ -63,6 +63,7 @@ class WiretapStep(Step):
         self._start()
         body = message.body if message.is_encoded else copy.deepcopy(message.body)
         tapped = message.derive(body)
+        tapped.plain = message.plain  # a copy of plain data is plain
         tapped.targets = None
         try:
             self._queue.put_nowait(tapped)

@@ -133,6 +133,7 @@ class ChannelHub:
 def _copy(message: Message, topic: str) -> Message:
     body = message.body if isinstance(message.body, bytes | str) else copy.deepcopy(message.body)
     child = message.derive(body)
+    child.plain = message.plain  # the same body, or a copy of it
     child.targets = None
     child.attempts = 0
     child.headers["channel.name"] = topic
