@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import orjson
+import pytest
 
 from splice.message import Message
 from splice.store import Store
@@ -130,9 +132,14 @@ async def _stopped_with_a_tick_held(root: Path) -> int:
         await store.close()
 
 
-async def test_a_tick_interrupted_by_a_stop_runs_again_at_the_next_start(tmp_path: Path) -> None:
+async def test_a_tick_interrupted_by_a_stop_runs_again_at_the_next_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     root = timer_project(tmp_path, resume=True)
-    assert await _stopped_with_a_tick_held(root) == 1
+    with caplog.at_level(logging.WARNING, logger="splice.connectors.timer.source"):
+        assert await _stopped_with_a_tick_held(root) == 1
+    assert "timer tick 2" in caplog.text
+    assert "it runs again when the flow starts next" in caplog.text
     (root / "out" / "tick-1.txt").unlink()
     engine = await start(root)  # the journaled tick 2 runs first, through a fresh throttle
     try:
@@ -142,6 +149,11 @@ async def test_a_tick_interrupted_by_a_stop_runs_again_at_the_next_start(tmp_pat
     assert (root / "out" / "tick-2.txt").read_bytes() == b"tick"
 
 
-async def test_with_resume_off_an_interrupted_tick_is_left_behind(tmp_path: Path) -> None:
+async def test_with_resume_off_an_interrupted_tick_is_left_behind(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     root = timer_project(tmp_path, resume=False)
-    assert await _stopped_with_a_tick_held(root) == 0
+    with caplog.at_level(logging.WARNING, logger="splice.connectors.timer.source"):
+        assert await _stopped_with_a_tick_held(root) == 0
+    assert "timer tick 2" in caplog.text
+    assert "it is skipped" in caplog.text

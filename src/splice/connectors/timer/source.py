@@ -164,8 +164,7 @@ class TimerSource(Source):
             if missed:
                 log.warning("timer skipped %d tick(s): the flow was still busy", missed)
             sequence += 1
-            tick = self._tick(sequence, missed)
-            yield Delivery(tick, accept=_journaled) if self._config.resume else Delivery(tick)
+            yield self._delivery(self._tick(sequence, missed))
             due = schedule.after(due)
 
     async def _sleep_until(self, due: datetime) -> bool:
@@ -189,9 +188,26 @@ class TimerSource(Source):
             return Message(body.encode(), headers, content_type="text/plain")
         return Message(copy.deepcopy(body), headers, content_type="application/json")
 
+    def _delivery(self, tick: Message) -> Delivery:
+        """The tick, journaled unless ``resume`` is off; a tick the flow could not finish
+        (and did not dead-letter) is logged, saying whether it runs again at start."""
+        journaled = False
+
+        async def accept() -> None:
+            nonlocal journaled
+            journaled = True
+
+        async def nack(error: BaseException) -> None:
+            fate = "it runs again when the flow starts next" if journaled else "it is skipped"
+            log.warning(
+                "timer tick %s (%s) did not finish: %s; %s",
+                tick.headers["timer.sequence"],
+                tick.headers["timer.fired_at"],
+                error,
+                fate,
+            )
+
+        return Delivery(tick, nack=nack, accept=accept if self._config.resume else None)
+
     async def close(self) -> None:
         self._closed.set()
-
-
-async def _journaled() -> None:
-    """The tick is in the journal: nothing more to let go of."""
