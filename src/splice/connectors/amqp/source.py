@@ -15,8 +15,9 @@ concurrency at ``prefetch`` (a warning says so at start). Settling::
     delivery.nack(other error)     basic.reject     requeue=true: delivered again, with
                                                     amqp.redelivered "true"
 
-When the connection is lost the source reconnects with exponential backoff (from
-``reconnect_initial`` up to ``reconnect_max``) and resumes consuming. Messages received on
+When the connection is lost, or the broker could not be reached at start, the source
+reconnects with exponential backoff (from ``reconnect_initial`` up to ``reconnect_max``) and
+resumes consuming. Messages received on
 the lost connection and not yet pulled are dropped; the broker delivers them again, as it
 does any message whose ack did not reach it (settling such a message only logs).
 """
@@ -120,9 +121,17 @@ class AmqpSource(Source):
         self._stopping = asyncio.Event()
 
     async def open(self) -> None:
+        """Connect and consume. A broker that cannot be reached (``amqp-connect``) does not
+        stop the flow: consuming starts once it is reached (:meth:`deliveries` reconnects with
+        backoff). A refused login or topology, or a queue it cannot consume, raises."""
         self._closed = False
         self._stopping.clear()
-        await self._connect()
+        try:
+            await self._connect()
+        except NotConnected as exc:
+            if exc.code != "amqp-connect":
+                raise
+            log.warning("%s; the flow starts and consumes once the broker is reached", exc)
 
     async def close(self) -> None:
         if not self._closed:
