@@ -4,43 +4,21 @@ port the test opens only after the engine started)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
 from amqp_harness import Broker
+from tests.relay import free_port, open_relay
 from tests.runtime.engine_harness import eventually, files, start, write
 
 pytestmark = pytest.mark.service
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(ConnectionError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    writer.close()
-
-
-async def _forward(client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
-    """Relay one connection to RabbitMQ."""
-    broker_reader, to_broker = await asyncio.open_connection("127.0.0.1", 5672)
-    await asyncio.gather(_pipe(client_reader, to_broker), _pipe(broker_reader, client))
-
-
 async def test_a_flow_starts_with_its_broker_down_and_publishes_once_it_is_up(
     rabbit: Broker, tmp_path: Path
 ) -> None:
-    port, queue = _free_port(), rabbit.queue("late")
+    port, queue = free_port(), rabbit.queue("late")
     root = write(
         tmp_path,
         {
@@ -62,7 +40,7 @@ async def test_a_flow_starts_with_its_broker_down_and_publishes_once_it_is_up(
         },
     )
     engine = await start(root)  # the broker is not reachable on that port yet
-    relay = await asyncio.start_server(_forward, "127.0.0.1", port)
+    relay = await open_relay(port, 5672)
     try:
         http_port = engine.shared.peek("http.server").port
         async with httpx.AsyncClient(timeout=30) as client:
@@ -76,7 +54,7 @@ async def test_a_flow_starts_with_its_broker_down_and_publishes_once_it_is_up(
 
 
 async def test_a_flow_consumes_once_its_broker_is_up(rabbit: Broker, tmp_path: Path) -> None:
-    port, queue = _free_port(), rabbit.queue("late-source")
+    port, queue = free_port(), rabbit.queue("late-source")
     await rabbit.channel.queue_declare(queue, durable=True)
     root = write(
         tmp_path,
@@ -99,7 +77,7 @@ async def test_a_flow_consumes_once_its_broker_is_up(rabbit: Broker, tmp_path: P
         },
     )
     engine = await start(root)  # the broker is not reachable on that port yet
-    relay = await asyncio.start_server(_forward, "127.0.0.1", port)
+    relay = await open_relay(port, 5672)
     try:
         await rabbit.channel.basic_publish(b"order-1", routing_key=queue)
         await eventually(lambda: len(files(root / "out")) == 1, timeout=30)

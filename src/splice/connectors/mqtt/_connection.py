@@ -13,13 +13,32 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr
 
 from splice.components.spec import ComponentConfig
-from splice.errors import NotConnected
+from splice.errors import ConnectorError, NotConnected
 from splice.types import Duration
 
 if TYPE_CHECKING:
     import aiomqtt
 
-__all__ = ["MqttConnectionConfig", "connect", "describe", "disconnect", "is_connected"]
+__all__ = [
+    "ConnectRefused",
+    "MqttConnectionConfig",
+    "connect",
+    "describe",
+    "disconnect",
+    "is_connected",
+]
+
+_REFUSALS = {1, 2, 4, 5, 0x84, 0x85, 0x86, 0x87, 0x8A, 0x8C}
+"""CONNACK codes that a retry will not change: protocol version, client identifier, user
+name or password, not authorised (MQTT 3.1.1's 1, 2, 4, 5, as paho-mqtt 2 gives them as
+reason codes 0x84-0x87), banned, authentication method. Server unavailable or busy may."""
+
+
+class ConnectRefused(ConnectorError):
+    """The broker answered and refused the connection (credentials, client identifier): a
+    setting to put right, not an outage; a start stops on it."""
+
+    code = "mqtt-refused"
 
 QoS = Literal[0, 1, 2]
 
@@ -43,8 +62,10 @@ class MqttConnectionConfig(ComponentConfig):
 async def connect(
     config: MqttConnectionConfig, *, clean_session: bool = True, manual_ack: bool = False
 ) -> aiomqtt.Client:
-    """A connected client, or NotConnected."""
+    """A connected client; NotConnected when the broker cannot be reached, ConnectRefused
+    when it refuses the connection."""
     import aiomqtt
+    from aiomqtt.exceptions import MqttConnectError
 
     client = aiomqtt.Client(
         config.host,
@@ -64,6 +85,15 @@ async def connect(
     try:
         async with asyncio.timeout(config.connect_timeout):
             await client.__aenter__()
+    except MqttConnectError as exc:
+        if getattr(exc.rc, "value", exc.rc) in _REFUSALS:
+            raise ConnectRefused(
+                f"the MQTT broker at {config.target} refused the connection: {describe(exc)}"
+            ) from exc
+        raise NotConnected(
+            f"cannot reach the MQTT broker at {config.target}: {describe(exc)}",
+            code="mqtt-connect",
+        ) from exc
     except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
         raise NotConnected(
             f"cannot reach the MQTT broker at {config.target}: {describe(exc)}",

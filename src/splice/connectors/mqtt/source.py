@@ -22,7 +22,8 @@ than QoS 1 here: the broker regards a QoS 2 message as handed over once the clie
 answered PUBREC, which paho-mqtt does on receipt, so a message received but not yet
 processed when the connection drops is not sent again.
 
-On connection loss the source reconnects with exponential backoff and subscribes again.
+On connection loss, or when the broker cannot be reached at start, the source connects
+with exponential backoff and subscribes again.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from splice.connectors.mqtt._connection import (
     disconnect,
     is_connected,
 )
-from splice.errors import MessageError, NotConnected
+from splice.errors import ConnectorError, MessageError, NotConnected
 from splice.message import Message
 from splice.types import Duration
 
@@ -122,8 +123,16 @@ class MqttSource(Source):
         self._closed = asyncio.Event()
 
     async def open(self) -> None:
+        """Connect and subscribe. A broker that cannot be reached (``mqtt-connect``) does not
+        stop the flow: :meth:`deliveries` connects with backoff. A refused connection or
+        subscription raises."""
         self._closed.clear()
-        await self._connect()
+        try:
+            await self._connect()
+        except NotConnected as exc:
+            if exc.code != "mqtt-connect":
+                raise
+            log.warning("%s; the flow starts and consumes once the broker is reached", exc)
 
     async def close(self) -> None:
         if not self._closed.is_set():
@@ -185,7 +194,7 @@ class MqttSource(Source):
                 await self._connect()
                 log.info("reconnected to %s", self.config.target)
                 return
-            except NotConnected as exc:
+            except ConnectorError as exc:  # down, or refused mid-run: both may be mended
                 log.warning("%s; retrying in %.1fs", exc, wait)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), random.uniform(wait / 2, wait))
