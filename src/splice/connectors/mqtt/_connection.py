@@ -85,16 +85,11 @@ async def connect(
     try:
         async with asyncio.timeout(config.connect_timeout):
             await client.__aenter__()
-    except MqttConnectError as exc:
-        if getattr(exc.rc, "value", exc.rc) in _REFUSALS:
+    except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
+        if isinstance(exc, MqttConnectError) and getattr(exc.rc, "value", exc.rc) in _REFUSALS:
             raise ConnectRefused(
                 f"the MQTT broker at {config.target} refused the connection: {describe(exc)}"
             ) from exc
-        raise NotConnected(
-            f"cannot reach the MQTT broker at {config.target}: {describe(exc)}",
-            code="mqtt-connect",
-        ) from exc
-    except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
         raise NotConnected(
             f"cannot reach the MQTT broker at {config.target}: {describe(exc)}",
             code="mqtt-connect",
