@@ -40,6 +40,7 @@ class ConnectRefused(ConnectorError):
 
     code = "mqtt-refused"
 
+
 QoS = Literal[0, 1, 2]
 
 
