@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from splice.components.spec import ComponentConfig
-from splice.errors import NotConnected, PermanentError, SpliceError, TransientError
+from splice.errors import (
+    ConnectorError,
+    NotConnected,
+    PermanentError,
+    SpliceError,
+    TransientError,
+)
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -24,7 +30,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("splice.connectors.nats")
 
-__all__ = ["NatsConnectionConfig", "NatsStream", "connect", "declare", "translate"]
+__all__ = [
+    "ConnectRefused",
+    "NatsConnectionConfig",
+    "NatsStream",
+    "connect",
+    "declare",
+    "translate",
+]
 
 
 class NatsStream(ComponentConfig):
@@ -69,9 +82,27 @@ class NatsConnectionConfig(ComponentConfig):
         return {"name": value} if isinstance(value, str) else value
 
 
+class ConnectRefused(ConnectorError):
+    """The server answered and refused the connection (user, password, token): a setting to
+    put right, not an outage; a start stops on it."""
+
+    code = "nats-refused"
+
+
 async def connect(config: NatsConnectionConfig, name: str) -> Client:
-    """A connected client that reconnects by itself; NotConnected when none answers."""
+    """A connected client that reconnects by itself; NotConnected (``nats-connect``) when no
+    server answers, ConnectRefused when one refuses the credentials."""
     import nats
+
+    seen: list[Exception] = []
+    connected = False
+
+    async def report(error: Exception) -> None:
+        """nats-py tells why a connect failed only here: kept for the error, logged after."""
+        if connected:
+            await _log_error(error)
+        else:
+            seen.append(error)
 
     options: dict[str, Any] = {
         "servers": [server.strip() for server in config.url.split(",")],
@@ -80,7 +111,7 @@ async def connect(config: NatsConnectionConfig, name: str) -> Client:
         "allow_reconnect": True,
         "max_reconnect_attempts": 1,  # the first connect gives up; see below
         "reconnect_time_wait": 0.5,
-        "error_cb": _log_error,
+        "error_cb": report,
     }
     if config.user is not None:
         options["user"] = config.user
@@ -91,9 +122,20 @@ async def connect(config: NatsConnectionConfig, name: str) -> Client:
     try:
         client = await nats.connect(**options)
     except Exception as exc:
-        raise NotConnected(f"cannot connect to NATS at {_safe(config.url)}: {exc}") from exc
+        where = _safe(config.url)
+        refusals = [error for error in seen if "authorization violation" in str(error).lower()]
+        if refusals:
+            raise ConnectRefused(
+                f"NATS at {where} refused the credentials: {refusals[-1]}"
+            ) from exc
+        cause = seen[-1] if seen else exc
+        raise NotConnected(
+            f"cannot connect to NATS at {where}: {cause or type(cause).__name__}",
+            code="nats-connect",
+        ) from exc
     # nats-py would retry a failed first connect forever (the runtime's job); once
     # connected, it reconnects forever by itself.
+    connected = True
     client.options["max_reconnect_attempts"] = -1
     return client
 

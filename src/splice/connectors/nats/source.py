@@ -11,11 +11,18 @@ to ``batch`` messages when the runtime pulls, and settles each one explicitly::
     nack(MessageError)       msg.term()                never redelivered (it was dead-lettered)
     nack(anything else)      msg.nak(nak_delay)        redelivered after nak_delay
     not settled in ack_wait  (server)                  redelivered
+
+Once connected, nats-py reconnects by itself. A server that cannot be reached at start does
+not stop the flow: the source connects and subscribes with backoff (``reconnect_initial``
+up to ``reconnect_max``) when the runtime first pulls. Refused credentials, or a stream or
+consumer the server will not create, stop the start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +39,7 @@ from splice.connectors.nats._connection import (
     from_headers,
     log,
 )
-from splice.errors import MessageError, NotConnected
+from splice.errors import ConnectorError, MessageError, NotConnected
 from splice.message import Message
 from splice.types import Duration
 
@@ -56,6 +63,10 @@ class NatsSourceConfig(NatsConnectionConfig):
     settle_timeout: Duration = Field(
         30.0, ge=0, description="At close, how long to wait for deliveries to be settled."
     )
+    reconnect_initial: Duration = Field(
+        0.5, gt=0, description="First wait before connecting again when none answered at start."
+    )
+    reconnect_max: Duration = Field(30.0, gt=0, description="Longest wait between attempts.")
 
     @model_validator(mode="after")
     def _mode(self) -> NatsSourceConfig:
@@ -98,8 +109,18 @@ class NatsSource(Source):
         self._outstanding = Outstanding("they will be redelivered")
 
     async def open(self) -> None:
+        """Connect and subscribe. No server answering (``nats-connect``) does not stop the
+        flow: :meth:`deliveries` connects with backoff. Anything else raises."""
         if self._client is not None:
             return
+        try:
+            await self._connect()
+        except NotConnected as exc:
+            if exc.code != "nats-connect":
+                raise
+            log.warning("%s; the flow starts and consumes once the server is reached", exc)
+
+    async def _connect(self) -> None:
         client = await connect(self.config, self._name)
         try:
             self._reader = await self._subscribe(client)
@@ -107,6 +128,26 @@ class NatsSource(Source):
             await client.close()
             raise NotConnected(f"nats source on '{self.config.subject}': {exc}") from exc
         self._client = client
+
+    async def _connect_with_backoff(self) -> None:
+        """Connect, waiting longer after each failure, until connected or closed."""
+        wait = self.config.reconnect_initial
+        while not self._closed.is_set():
+            try:
+                await self._connect()
+            except ConnectorError as exc:  # down, or refused: both may be mended
+                log.warning("%s; retrying in %.1fs", exc, wait)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closed.wait(), random.uniform(wait / 2, wait))
+                wait = min(wait * 2, self.config.reconnect_max)
+                continue
+            if self._closed.is_set():  # closed while connecting: nobody will close it
+                client, self._client = self._client, None
+                if client is not None:
+                    await client.close()
+            else:
+                log.info("connected to NATS for '%s'", self.config.subject)
+            return
 
     async def _subscribe(self, client: Client) -> Any:
         config = self.config
@@ -135,7 +176,7 @@ class NatsSource(Source):
 
     async def deliveries(self) -> AsyncIterator[Delivery]:
         if self._client is None:
-            raise NotConnected("nats source is not open")
+            await self._connect_with_backoff()
         while not self._closed.is_set():
             for msg in await self._next():
                 if self.config.stream is None:
