@@ -25,9 +25,7 @@ does any message whose ack did not reach it (settling such a message only logs).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +33,7 @@ from pydantic import Field
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
+from splice.components.reconnect import until_connected
 from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.amqp._acks import AckWindow
 from splice.connectors.amqp._connection import (
@@ -44,7 +43,7 @@ from splice.connectors.amqp._connection import (
     message_from,
     safe_url,
 )
-from splice.errors import ConnectorError, MessageError, NotConnected
+from splice.errors import MessageError, NotConnected
 from splice.message import Message
 from splice.types import Duration
 
@@ -187,17 +186,15 @@ class AmqpSource(Source):
     async def _reconnect(self) -> None:
         """Connect again, waiting longer after each failure, until connected or closed."""
         await self._drop()
-        wait = self.config.reconnect_initial
-        while not self._closed:
-            try:
-                await self._connect()
-                log.info("reconnected to %s", self._target)
-                return
-            except ConnectorError as exc:  # down, or the topology refused: both may be mended
-                log.warning("%s; retrying in %.1fs", exc, wait)
-            with contextlib.suppress(TimeoutError):  # close() ends the wait at once
-                await asyncio.wait_for(self._stopping.wait(), random.uniform(wait / 2, wait))
-            wait = min(wait * 2, self.config.reconnect_max)
+        config = self.config
+        if await until_connected(
+            self._connect,
+            self._stopping,
+            initial=config.reconnect_initial,
+            maximum=config.reconnect_max,
+            log=log,
+        ):
+            log.info("reconnected to %s", self._target)
 
     async def _drop(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

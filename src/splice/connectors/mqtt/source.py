@@ -29,9 +29,7 @@ with exponential backoff and subscribes again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -39,6 +37,7 @@ from pydantic import Field, field_validator, model_validator
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
+from splice.components.reconnect import until_connected
 from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.mqtt._connection import (
     MqttConnectionConfig,
@@ -48,7 +47,7 @@ from splice.connectors.mqtt._connection import (
     disconnect,
     is_connected,
 )
-from splice.errors import ConnectorError, MessageError, NotConnected
+from splice.errors import MessageError, NotConnected
 from splice.message import Message
 from splice.types import Duration
 
@@ -188,17 +187,15 @@ class MqttSource(Source):
         stale, self._client = self._client, None
         if stale is not None:
             await disconnect(stale)
-        wait = self.config.reconnect_initial
-        while not self._closed.is_set():
-            try:
-                await self._connect()
-                log.info("reconnected to %s", self.config.target)
-                return
-            except ConnectorError as exc:  # down, or refused mid-run: both may be mended
-                log.warning("%s; retrying in %.1fs", exc, wait)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), random.uniform(wait / 2, wait))
-            wait = min(wait * 2, self.config.reconnect_max)
+        config = self.config
+        if await until_connected(
+            self._connect,
+            self._closed,
+            initial=config.reconnect_initial,
+            maximum=config.reconnect_max,
+            log=log,
+        ):
+            log.info("reconnected to %s", config.target)
 
     # -- settling --------------------------------------------------------------------------
 

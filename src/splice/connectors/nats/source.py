@@ -21,8 +21,6 @@ consumer the server will not create, stop the start.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +29,7 @@ from pydantic import Field, model_validator
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
 from splice.components.outstanding import Outstanding
+from splice.components.reconnect import until_connected
 from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.nats._connection import (
     NatsConnectionConfig,
@@ -39,7 +38,7 @@ from splice.connectors.nats._connection import (
     from_headers,
     log,
 )
-from splice.errors import ConnectorError, MessageError, NotConnected
+from splice.errors import MessageError, NotConnected
 from splice.message import Message
 from splice.types import Duration
 
@@ -131,23 +130,21 @@ class NatsSource(Source):
 
     async def _connect_with_backoff(self) -> None:
         """Connect, waiting longer after each failure, until connected or closed."""
-        wait = self.config.reconnect_initial
-        while not self._closed.is_set():
-            try:
-                await self._connect()
-            except ConnectorError as exc:  # down, or refused: both may be mended
-                log.warning("%s; retrying in %.1fs", exc, wait)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closed.wait(), random.uniform(wait / 2, wait))
-                wait = min(wait * 2, self.config.reconnect_max)
-                continue
-            if self._closed.is_set():  # closed while connecting: nobody will close it
-                client, self._client = self._client, None
-                if client is not None:
-                    await client.close()
-            else:
-                log.info("connected to NATS for '%s'", self.config.subject)
+        config = self.config
+        if not await until_connected(
+            self._connect,
+            self._closed,
+            initial=config.reconnect_initial,
+            maximum=config.reconnect_max,
+            log=log,
+        ):
             return
+        if self._closed.is_set():  # closed while connecting: nobody else will close it
+            client, self._client = self._client, None
+            if client is not None:
+                await client.close()
+            return
+        log.info("connected to NATS for '%s'", config.subject)
 
     async def _subscribe(self, client: Client) -> Any:
         config = self.config
