@@ -14,7 +14,13 @@ import orjson
 from pydantic import Field, SecretStr, field_validator
 
 from splice.components.spec import ComponentConfig
-from splice.errors import NotConnected, PermanentError, SpliceError, TransientError
+from splice.errors import (
+    ConnectorError,
+    NotConnected,
+    PermanentError,
+    SpliceError,
+    TransientError,
+)
 from splice.message import Message
 
 if TYPE_CHECKING:
@@ -25,6 +31,7 @@ log = logging.getLogger("splice.connectors.redis")
 __all__ = [
     "BODY",
     "HEADER_PREFIX",
+    "ConnectRefused",
     "RedisConnectionConfig",
     "connect",
     "to_fields",
@@ -50,9 +57,18 @@ class RedisConnectionConfig(ComponentConfig):
         return value
 
 
+class ConnectRefused(ConnectorError):
+    """The server answered and refused the password (or wants one): a setting to put
+    right, not an outage; a start stops on it."""
+
+    code = "redis-refused"
+
+
 async def connect(config: RedisConnectionConfig) -> Redis:
-    """A client whose server answered PING; NotConnected otherwise."""
+    """A client whose server answered PING; ConnectRefused when it refused the password,
+    NotConnected (``redis-connect``) when it could not be reached."""
     from redis.asyncio import Redis
+    from redis.exceptions import AuthenticationError
 
     password = config.password.get_secret_value() if config.password else None
     client = Redis.from_url(config.url, password=password, socket_connect_timeout=5)
@@ -60,7 +76,10 @@ async def connect(config: RedisConnectionConfig) -> Redis:
         await client.ping()
     except Exception as exc:
         await client.aclose()
-        raise NotConnected(f"cannot reach redis at {_safe(config.url)}: {exc}") from exc
+        where = _safe(config.url)
+        if isinstance(exc, AuthenticationError):
+            raise ConnectRefused(f"redis at {where} refused the connection: {exc}") from exc
+        raise NotConnected(f"cannot reach redis at {where}: {exc}", code="redis-connect") from exc
     return client
 
 

@@ -9,7 +9,10 @@ An entry is settled like this::
 At open, the consumer first re-reads its own pending entries (left by a crash of a consumer
 with the same name), then new ones. Every ``min_idle``, entries pending longer than
 ``min_idle`` in any consumer (a dead one, or a nack) are taken over with ``XAUTOCLAIM``.
-The group is created (``MKSTREAM``) when missing, starting at ``start``.
+The group is created (``MKSTREAM``) when missing, starting at ``start``. A server that
+cannot be reached at start does not stop the flow: the source connects with backoff
+(``reconnect_initial`` up to ``reconnect_max``) when first pulled; a refused password stops
+the start.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pydantic import Field
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
 from splice.components.outstanding import Outstanding
+from splice.components.reconnect import until_connected
 from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.redis._client import (
     RedisConnectionConfig,
@@ -59,6 +63,10 @@ class RedisSourceConfig(RedisConnectionConfig):
     min_idle: Duration = Field(
         60.0, gt=0, description="Pending entries idle this long are claimed (XAUTOCLAIM)."
     )
+    reconnect_initial: Duration = Field(
+        0.5, gt=0, description="First wait before connecting again when none answered at start."
+    )
+    reconnect_max: Duration = Field(30.0, gt=0, description="Longest wait between attempts.")
     settle_timeout: Duration = Field(
         30.0, ge=0, description="At close, how long to wait for deliveries to be settled."
     )
@@ -93,8 +101,19 @@ class RedisSource(Source):
         self._next_claim = 0.0
 
     async def open(self) -> None:
+        """Connect and create the group. A server that cannot be reached (``redis-connect``)
+        does not stop the flow: :meth:`deliveries` connects with backoff. Anything else
+        raises."""
         if self._client is not None:
             return
+        try:
+            await self._connect()
+        except NotConnected as exc:
+            if exc.code != "redis-connect":
+                raise
+            log.warning("%s; the flow starts and reads once the server is reached", exc)
+
+    async def _connect(self) -> None:
         from redis.exceptions import ResponseError
 
         client = await connect(self.config)
@@ -109,6 +128,25 @@ class RedisSource(Source):
         self._client = client
         self._next_claim = time.monotonic() + self.config.min_idle
 
+    async def _connect_with_backoff(self) -> bool:
+        """Connect, waiting longer after each failure; False when closed first."""
+        config = self.config
+        if not await until_connected(
+            self._connect,
+            self._closed,
+            initial=config.reconnect_initial,
+            maximum=config.reconnect_max,
+            log=log,
+        ):
+            return False
+        if self._closed.is_set():  # closed while connecting: nobody else will close it
+            client, self._client = self._client, None
+            if client is not None:
+                await client.aclose()
+            return False
+        log.info("connected to redis for stream '%s'", config.stream)
+        return True
+
     async def close(self) -> None:
         self._closed.set()
         client, self._client = self._client, None
@@ -117,9 +155,10 @@ class RedisSource(Source):
             await client.aclose()
 
     async def deliveries(self) -> AsyncIterator[Delivery]:
+        if self._client is None and not await self._connect_with_backoff():
+            return
         client = self._client
-        if client is None:
-            raise NotConnected("redis source is not open")
+        assert client is not None
         while not self._closed.is_set():
             try:
                 entries = await self._read(client)
