@@ -1,11 +1,15 @@
-"""A TCP relay to a real service on a port of the test's choosing, opened when the test says:
-so a test can start an engine while "the broker is down" and bring it up afterwards."""
+"""Real services on ports of the test's own: a TCP relay to a running service, opened when
+the test says (so an engine can start while "the broker is down" and see it come up), and
+a second server process the test starts with its own settings (a password, say)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+from collections.abc import AsyncIterator
+
+from tests.services import reachable
 
 
 def free_port() -> int:
@@ -30,3 +34,23 @@ async def open_relay(port: int, to_port: int) -> asyncio.Server:
         await asyncio.gather(_pipe(client_reader, to_service), _pipe(service_reader, client))
 
     return await asyncio.start_server(forward, "127.0.0.1", port)
+
+
+@contextlib.asynccontextmanager
+async def own_server(*command: str, port: int) -> AsyncIterator[int]:
+    """Run ``command`` (a server of the test's own, listening on ``port``) until the block
+    ends; yields the port once the server accepts connections."""
+    server = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        for _ in range(200):
+            if reachable(port, timeout=0.1):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"{command[0]} did not start listening on {port}")
+        yield port
+    finally:
+        server.terminate()
+        await server.wait()

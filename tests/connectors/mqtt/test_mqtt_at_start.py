@@ -6,7 +6,6 @@ started; the refusing one is a second Mosquitto the test starts with anonymous a
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +13,8 @@ from pathlib import Path
 import aiomqtt
 import pytest
 from mqtt_harness import require, sink, source, unique
-from tests.relay import free_port, open_relay
+from tests.relay import free_port, open_relay, own_server
 from tests.runtime.engine_harness import eventually, files, start, write
-from tests.services import reachable
 
 from splice.connectors.mqtt._connection import ConnectRefused
 from splice.errors import NotConnected
@@ -73,24 +71,8 @@ async def locked_broker(tmp_path: Path) -> AsyncIterator[int]:
     port = free_port()
     config = tmp_path / "locked.conf"
     config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\npersistence false\n")
-    broker = await asyncio.create_subprocess_exec(
-        "mosquitto",
-        "-c",
-        str(config),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            if reachable(port, timeout=0.1):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the test's Mosquitto did not start")
+    async with own_server("mosquitto", "-c", str(config), port=port):
         yield port
-    finally:
-        broker.terminate()
-        await broker.wait()
 
 
 async def test_a_refused_connection_is_not_an_outage_and_stops_the_open(

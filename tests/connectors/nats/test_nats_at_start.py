@@ -6,16 +6,14 @@ started; the refusing one is a second nats-server the test starts with a user an
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from nats_harness import URL, require
-from tests.relay import free_port, open_relay
+from tests.relay import free_port, open_relay, own_server
 from tests.runtime.engine_harness import eventually, files, start, write
-from tests.services import reachable
 
 from splice.components.context import Context
 from splice.connectors.nats import NatsSink, NatsSinkConfig, NatsSource, NatsSourceConfig
@@ -81,28 +79,14 @@ async def test_an_unreachable_server_names_the_cause(context: Context) -> None:
 
 
 @pytest.fixture
-async def locked_server(tmp_path: Path) -> AsyncIterator[int]:
+async def locked_server() -> AsyncIterator[int]:
     """A nats-server of the test's own that wants a user and password; its port."""
     if shutil.which("nats-server") is None:
         pytest.skip("the nats-server binary is not installed")
     port = free_port()
-    server = await asyncio.create_subprocess_exec(
-        "nats-server",
-        *("-a", "127.0.0.1", "-p", str(port), "--user", "splice", "--pass", "right"),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            if reachable(port, timeout=0.1):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the test's nats-server did not start")
+    command = ("-a", "127.0.0.1", "-p", str(port), "--user", "splice", "--pass", "right")
+    async with own_server("nats-server", *command, port=port):
         yield port
-    finally:
-        server.terminate()
-        await server.wait()
 
 
 async def test_refused_credentials_are_not_an_outage_and_stop_the_open(

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis_harness import URL, require
-from ulid import ULID
+from redis_harness import URL
 
 from splice.components import registry
 from splice.components.context import Context
@@ -17,18 +16,6 @@ from splice.components.interfaces import Delivery
 from splice.connectors.redis import RedisSink, RedisSinkConfig, RedisSource, RedisSourceConfig
 from splice.errors import NotConnected, PermanentError, TransientError
 from splice.message import Message
-
-
-@pytest.fixture
-async def stream() -> AsyncIterator[str]:
-    require("redis")
-    from redis.asyncio import Redis
-
-    name = f"splice-test-{ULID()}"
-    yield name
-    client = Redis.from_url(URL)
-    await client.delete(name)
-    await client.aclose()
 
 
 @pytest.fixture

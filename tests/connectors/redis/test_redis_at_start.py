@@ -6,17 +6,14 @@ started; the refusing one is a second redis-server the test starts with a passwo
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from redis_harness import URL, require
-from tests.relay import free_port, open_relay
+from redis_harness import URL
+from tests.relay import free_port, open_relay, own_server
 from tests.runtime.engine_harness import eventually, files, start, write
-from tests.services import reachable
-from ulid import ULID
 
 from splice.components.context import Context
 from splice.connectors.redis import RedisSink, RedisSinkConfig, RedisSource, RedisSourceConfig
@@ -24,18 +21,6 @@ from splice.connectors.redis._client import ConnectRefused
 from splice.errors import NotConnected
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-async def stream() -> AsyncIterator[str]:
-    require("redis")
-    from redis.asyncio import Redis
-
-    name = f"splice-test-{ULID()}"
-    yield name
-    client = Redis.from_url(URL)
-    await client.delete(name)
-    await client.aclose()
 
 
 async def test_a_flow_reads_once_its_server_is_up(stream: str, tmp_path: Path) -> None:
@@ -94,24 +79,10 @@ async def locked_server(tmp_path: Path) -> AsyncIterator[int]:
     if shutil.which("redis-server") is None:
         pytest.skip("the redis-server binary is not installed")
     port = free_port()
-    server = await asyncio.create_subprocess_exec(
-        "redis-server",
-        *("--port", str(port), "--bind", "127.0.0.1", "--requirepass", "right"),
-        *("--save", "", "--appendonly", "no", "--dir", str(tmp_path)),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            if reachable(port, timeout=0.1):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the test's redis-server did not start")
+    command = ("--port", str(port), "--bind", "127.0.0.1", "--requirepass", "right")
+    persistence = ("--save", "", "--appendonly", "no", "--dir", str(tmp_path))
+    async with own_server("redis-server", *command, *persistence, port=port):
         yield port
-    finally:
-        server.terminate()
-        await server.wait()
 
 
 async def test_a_refused_password_is_not_an_outage_and_stops_the_open(
