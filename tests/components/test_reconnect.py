@@ -80,3 +80,17 @@ async def test_other_errors_are_not_swallowed() -> None:
 
     with pytest.raises(ValueError, match="a bug"):
         await until_connected(connect, asyncio.Event(), initial=0.01, maximum=0.01, log=log)
+
+
+async def test_a_connection_made_after_the_source_closed_is_undone() -> None:
+    stop, undone = asyncio.Event(), []
+
+    async def connect() -> None:
+        stop.set()  # closed while this attempt ran; it succeeds all the same
+
+    async def undo() -> None:
+        undone.append(True)
+
+    connected = await until_connected(connect, stop, initial=1, maximum=1, log=log, undo=undo)
+    assert not connected
+    assert undone == [True]

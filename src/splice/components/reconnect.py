@@ -29,15 +29,23 @@ async def until_connected(
     initial: float,
     maximum: float,
     log: logging.Logger,
+    undo: Callable[[], Awaitable[None]] | None = None,
 ) -> bool:
-    """Run ``connect`` until it returns (True) or ``stop`` is set (False)."""
+    """Run ``connect`` until it returns (True) or ``stop`` is set (False). When ``stop`` was
+    set while a ``connect`` that then succeeded ran, the source was closed meanwhile and
+    will not close what it opened: ``undo`` does, and the answer is False."""
     wait = initial
     while not stop.is_set():
         try:
             await connect()
-            return True
         except ConnectorError as exc:
             log.warning("%s; retrying in %.1fs", exc, wait)
+        else:
+            if not stop.is_set():
+                return True
+            if undo is not None:
+                await undo()
+            return False
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), random.uniform(wait / 2, wait))
         wait = min(wait * 2, maximum)

@@ -193,6 +193,7 @@ class AmqpSource(Source):
             initial=config.reconnect_initial,
             maximum=config.reconnect_max,
             log=log,
+            undo=self._drop,
         ):
             log.info("reconnected to %s", self._target)
 

@@ -136,9 +136,7 @@ class MqttSource(Source):
     async def close(self) -> None:
         if not self._closed.is_set():
             self._closed.set()
-            client, self._client = self._client, None
-            if client is not None:
-                await disconnect(client)
+            await self._drop_client()
 
     async def deliveries(self) -> AsyncIterator[Delivery]:
         import aiomqtt
@@ -184,9 +182,7 @@ class MqttSource(Source):
 
     async def _reconnect(self) -> None:
         """Connect again, waiting longer after each failure, until connected or closed."""
-        stale, self._client = self._client, None
-        if stale is not None:
-            await disconnect(stale)
+        await self._drop_client()
         config = self.config
         if await until_connected(
             self._connect,
@@ -194,8 +190,14 @@ class MqttSource(Source):
             initial=config.reconnect_initial,
             maximum=config.reconnect_max,
             log=log,
+            undo=self._drop_client,
         ):
             log.info("reconnected to %s", config.target)
+
+    async def _drop_client(self) -> None:
+        stale, self._client = self._client, None
+        if stale is not None:
+            await disconnect(stale)
 
     # -- settling --------------------------------------------------------------------------
 

@@ -131,20 +131,20 @@ class NatsSource(Source):
     async def _connect_with_backoff(self) -> None:
         """Connect, waiting longer after each failure, until connected or closed."""
         config = self.config
-        if not await until_connected(
+        if await until_connected(
             self._connect,
             self._closed,
             initial=config.reconnect_initial,
             maximum=config.reconnect_max,
             log=log,
+            undo=self._drop_client,
         ):
-            return
-        if self._closed.is_set():  # closed while connecting: nobody else will close it
-            client, self._client = self._client, None
-            if client is not None:
-                await client.close()
-            return
-        log.info("connected to NATS for '%s'", config.subject)
+            log.info("connected to NATS for '%s'", config.subject)
+
+    async def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
 
     async def _subscribe(self, client: Client) -> Any:
         config = self.config

@@ -131,21 +131,22 @@ class RedisSource(Source):
     async def _connect_with_backoff(self) -> bool:
         """Connect, waiting longer after each failure; False when closed first."""
         config = self.config
-        if not await until_connected(
+        connected = await until_connected(
             self._connect,
             self._closed,
             initial=config.reconnect_initial,
             maximum=config.reconnect_max,
             log=log,
-        ):
-            return False
-        if self._closed.is_set():  # closed while connecting: nobody else will close it
-            client, self._client = self._client, None
-            if client is not None:
-                await client.aclose()
-            return False
-        log.info("connected to redis for stream '%s'", config.stream)
-        return True
+            undo=self._drop_client,
+        )
+        if connected:
+            log.info("connected to redis for stream '%s'", config.stream)
+        return connected
+
+    async def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
     async def close(self) -> None:
         self._closed.set()
