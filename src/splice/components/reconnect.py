@@ -16,25 +16,49 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from splice.errors import ConnectorError
+from splice.errors import ConnectorError, NotConnected
 
-__all__ = ["until_connected"]
+__all__ = ["Backoff", "connect_or_wait", "until_connected"]
+
+
+class Backoff(Protocol):
+    """A source config's waits between connection attempts, in seconds."""
+
+    @property
+    def reconnect_initial(self) -> float: ...
+
+    @property
+    def reconnect_max(self) -> float: ...
+
+
+async def connect_or_wait(
+    connect: Callable[[], Awaitable[None]], *, unreachable: str, log: logging.Logger
+) -> None:
+    """``connect`` at open; when the endpoint cannot be reached (:class:`NotConnected`
+    with the code ``unreachable``) log it and return, the flow starting without it: the
+    source then connects with :func:`until_connected`. Anything else raises."""
+    try:
+        await connect()
+    except NotConnected as exc:
+        if exc.code != unreachable:
+            raise
+        log.warning("%s; the flow starts and receives once it is reached", exc)
 
 
 async def until_connected(
     connect: Callable[[], Awaitable[None]],
     stop: asyncio.Event,
+    backoff: Backoff,
     *,
-    initial: float,
-    maximum: float,
     log: logging.Logger,
     undo: Callable[[], Awaitable[None]] | None = None,
 ) -> bool:
     """Run ``connect`` until it returns (True) or ``stop`` is set (False). When ``stop`` was
     set while a ``connect`` that then succeeded ran, the source was closed meanwhile and
     will not close what it opened: ``undo`` does, and the answer is False."""
-    wait = initial
+    wait = backoff.reconnect_initial
     while not stop.is_set():
         try:
             await connect()
@@ -48,5 +72,5 @@ async def until_connected(
             return False
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), random.uniform(wait / 2, wait))
-        wait = min(wait * 2, maximum)
+        wait = min(wait * 2, backoff.reconnect_max)
     return False

@@ -33,7 +33,7 @@ from pydantic import Field
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
-from splice.components.reconnect import until_connected
+from splice.components.reconnect import connect_or_wait, until_connected
 from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.amqp._acks import AckWindow
 from splice.connectors.amqp._connection import (
@@ -125,12 +125,7 @@ class AmqpSource(Source):
         backoff). A refused login or topology, or a queue it cannot consume, raises."""
         self._closed = False
         self._stopping.clear()
-        try:
-            await self._connect()
-        except NotConnected as exc:
-            if exc.code != "amqp-connect":
-                raise
-            log.warning("%s; the flow starts and consumes once the broker is reached", exc)
+        await connect_or_wait(self._connect, unreachable="amqp-connect", log=log)
 
     async def close(self) -> None:
         if not self._closed:
@@ -190,8 +185,7 @@ class AmqpSource(Source):
         if await until_connected(
             self._connect,
             self._stopping,
-            initial=config.reconnect_initial,
-            maximum=config.reconnect_max,
+            config,
             log=log,
             undo=self._drop,
         ):

@@ -37,7 +37,7 @@ from pydantic import Field, field_validator, model_validator
 
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
-from splice.components.reconnect import until_connected
+from splice.components.reconnect import connect_or_wait, until_connected
 from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.mqtt._connection import (
     MqttConnectionConfig,
@@ -126,12 +126,7 @@ class MqttSource(Source):
         stop the flow: :meth:`deliveries` connects with backoff. A refused connection or
         subscription raises."""
         self._closed.clear()
-        try:
-            await self._connect()
-        except NotConnected as exc:
-            if exc.code != "mqtt-connect":
-                raise
-            log.warning("%s; the flow starts and consumes once the broker is reached", exc)
+        await connect_or_wait(self._connect, unreachable="mqtt-connect", log=log)
 
     async def close(self) -> None:
         if not self._closed.is_set():
@@ -187,8 +182,7 @@ class MqttSource(Source):
         if await until_connected(
             self._connect,
             self._closed,
-            initial=config.reconnect_initial,
-            maximum=config.reconnect_max,
+            config,
             log=log,
             undo=self._drop_client,
         ):

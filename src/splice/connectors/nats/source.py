@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
 from splice.components.outstanding import Outstanding
-from splice.components.reconnect import until_connected
+from splice.components.reconnect import connect_or_wait, until_connected
 from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.nats._connection import (
     NatsConnectionConfig,
@@ -112,12 +112,7 @@ class NatsSource(Source):
         flow: :meth:`deliveries` connects with backoff. Anything else raises."""
         if self._client is not None:
             return
-        try:
-            await self._connect()
-        except NotConnected as exc:
-            if exc.code != "nats-connect":
-                raise
-            log.warning("%s; the flow starts and consumes once the server is reached", exc)
+        await connect_or_wait(self._connect, unreachable="nats-connect", log=log)
 
     async def _connect(self) -> None:
         client = await connect(self.config, self._name)
@@ -134,8 +129,7 @@ class NatsSource(Source):
         if await until_connected(
             self._connect,
             self._closed,
-            initial=config.reconnect_initial,
-            maximum=config.reconnect_max,
+            config,
             log=log,
             undo=self._drop_client,
         ):

@@ -29,7 +29,7 @@ from pydantic import Field
 from splice.components.context import Context
 from splice.components.interfaces import Delivery, Source
 from splice.components.outstanding import Outstanding
-from splice.components.reconnect import until_connected
+from splice.components.reconnect import connect_or_wait, until_connected
 from splice.components.spec import ComponentSpec, ScalesOut
 from splice.connectors.redis._client import (
     RedisConnectionConfig,
@@ -38,7 +38,6 @@ from splice.connectors.redis._client import (
     to_message,
     translate,
 )
-from splice.errors import NotConnected
 from splice.message import Message
 from splice.types import Duration
 
@@ -106,12 +105,7 @@ class RedisSource(Source):
         raises."""
         if self._client is not None:
             return
-        try:
-            await self._connect()
-        except NotConnected as exc:
-            if exc.code != "redis-connect":
-                raise
-            log.warning("%s; the flow starts and reads once the server is reached", exc)
+        await connect_or_wait(self._connect, unreachable="redis-connect", log=log)
 
     async def _connect(self) -> None:
         from redis.exceptions import ResponseError
@@ -134,8 +128,7 @@ class RedisSource(Source):
         connected = await until_connected(
             self._connect,
             self._closed,
-            initial=config.reconnect_initial,
-            maximum=config.reconnect_max,
+            config,
             log=log,
             undo=self._drop_client,
         )
