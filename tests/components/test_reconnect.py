@@ -31,7 +31,9 @@ async def test_connector_errors_are_retried_until_the_connect_works(
             raise failures.pop(0)
 
     with caplog.at_level(logging.WARNING, logger="tests.reconnect"):
-        connected = await until_connected(connect, asyncio.Event(), Waits(0.01, 0.02), log=log)
+        connected = await until_connected(
+            connect, asyncio.Event(), Waits(0.01, 0.02), log=log, what="the broker"
+        )
     assert connected
     assert caplog.messages == ["broker down; retrying in 0.0s", "login refused; retrying in 0.0s"]
 
@@ -54,7 +56,7 @@ async def test_waits_double_up_to_the_maximum_with_jitter(
         if attempts < 5:
             raise NotConnected("down")
 
-    assert await until_connected(connect, asyncio.Event(), Waits(1, 4), log=log)
+    assert await until_connected(connect, asyncio.Event(), Waits(1, 4), log=log, what="the broker")
     assert drawn == [(0.5, 1), (1, 2), (2, 4), (2, 4)]  # half to all of 1, 2, 4, 4 s
 
 
@@ -66,7 +68,9 @@ async def test_stopping_ends_the_wait_at_once() -> None:
         raise NotConnected("down")
 
     async with asyncio.timeout(5):  # the wait would be an hour
-        connected = await until_connected(connect, stop, Waits(3600, 3600), log=log)
+        connected = await until_connected(
+            connect, stop, Waits(3600, 3600), log=log, what="the broker"
+        )
     assert not connected
 
 
@@ -77,7 +81,7 @@ async def test_a_stopped_source_does_not_try_at_all() -> None:
     async def connect() -> None:
         raise AssertionError("not called")
 
-    assert not await until_connected(connect, stop, Waits(1, 1), log=log)
+    assert not await until_connected(connect, stop, Waits(1, 1), log=log, what="the broker")
 
 
 async def test_other_errors_are_not_swallowed() -> None:
@@ -85,7 +89,9 @@ async def test_other_errors_are_not_swallowed() -> None:
         raise ValueError("a bug")
 
     with pytest.raises(ValueError, match="a bug"):
-        await until_connected(connect, asyncio.Event(), Waits(0.01, 0.01), log=log)
+        await until_connected(
+            connect, asyncio.Event(), Waits(0.01, 0.01), log=log, what="the broker"
+        )
 
 
 async def test_a_connection_made_after_the_source_closed_is_undone() -> None:
@@ -97,7 +103,9 @@ async def test_a_connection_made_after_the_source_closed_is_undone() -> None:
     async def undo() -> None:
         undone.append(True)
 
-    connected = await until_connected(connect, stop, Waits(1, 1), log=log, undo=undo)
+    connected = await until_connected(
+        connect, stop, Waits(1, 1), log=log, what="the broker", undo=undo
+    )
     assert not connected
     assert undone == [True]
 

@@ -89,7 +89,8 @@ class Source(ABC):
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Connect or bind. Raise NotConnected when the endpoint is down: the flow does not
-        start (a source is not opened late, unlike a sink)."""
+        start. A source that can connect later instead lets the flow start and connects
+        from ``deliveries()`` (:mod:`splice.components.reconnect`; AMQP, MQTT, NATS, Redis)."""
 
     @abstractmethod
     def deliveries(self) -> AsyncIterator[Delivery]:

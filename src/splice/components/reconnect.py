@@ -1,10 +1,11 @@
 """Connecting a source again and again until it works or the source is closed.
 
-A source whose broker is down (at start, or after a lost connection) calls
-:func:`until_connected` with its own connect step: each failure is logged with the wait that
-follows, waits double from ``initial`` up to ``maximum`` with jitter (half to all of the
-wait, so that many sources do not retry together), and closing the source ends a wait at
-once. A :class:`~splice.errors.ConnectorError` of any kind is retried: an endpoint that is
+A source whose broker is down at start lets its flow start anyway (:func:`connect_or_wait`
+in ``open``), then, like a source that lost its connection, calls :func:`until_connected`
+with its own connect step: each failure is logged with the wait that follows, waits double
+from the config's ``reconnect_initial`` up to its ``reconnect_max`` with jitter (half to all
+of the wait, so that many sources do not retry together), and closing the source ends a
+wait at once. A :class:`~splice.errors.ConnectorError` of any kind is retried: an endpoint that is
 down comes back, and settings it refused mid-run (a login, a topology) may be mended while
 the engine runs.
 """
@@ -53,11 +54,13 @@ async def until_connected(
     backoff: Backoff,
     *,
     log: logging.Logger,
+    what: str,
     undo: Callable[[], Awaitable[None]] | None = None,
 ) -> bool:
-    """Run ``connect`` until it returns (True) or ``stop`` is set (False). When ``stop`` was
-    set while a ``connect`` that then succeeded ran, the source was closed meanwhile and
-    will not close what it opened: ``undo`` does, and the answer is False."""
+    """Run ``connect`` until it returns (True, logged as connected to ``what``) or ``stop``
+    is set (False). When ``stop`` was set while a ``connect`` that then succeeded ran, the
+    source was closed meanwhile and will not close what it opened: ``undo`` does, and the
+    answer is False."""
     wait = backoff.reconnect_initial
     while not stop.is_set():
         try:
@@ -66,6 +69,7 @@ async def until_connected(
             log.warning("%s; retrying in %.1fs", exc, wait)
         else:
             if not stop.is_set():
+                log.info("connected to %s", what)
                 return True
             if undo is not None:
                 await undo()

@@ -181,15 +181,9 @@ class AmqpSource(Source):
     async def _reconnect(self) -> None:
         """Connect again, waiting longer after each failure, until connected or closed."""
         await self._drop()
-        config = self.config
-        if await until_connected(
-            self._connect,
-            self._stopping,
-            config,
-            log=log,
-            undo=self._drop,
-        ):
-            log.info("reconnected to %s", self._target)
+        await until_connected(
+            self._connect, self._stopping, self.config, log=log, what=self._target, undo=self._drop
+        )
 
     async def _drop(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

@@ -179,14 +179,9 @@ class MqttSource(Source):
         """Connect again, waiting longer after each failure, until connected or closed."""
         await self._drop_client()
         config = self.config
-        if await until_connected(
-            self._connect,
-            self._closed,
-            config,
-            log=log,
-            undo=self._drop_client,
-        ):
-            log.info("reconnected to %s", config.target)
+        await until_connected(
+            self._connect, self._closed, config, log=log, what=config.target, undo=self._drop_client
+        )
 
     async def _drop_client(self) -> None:
         stale, self._client = self._client, None

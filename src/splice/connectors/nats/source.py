@@ -123,18 +123,6 @@ class NatsSource(Source):
             raise NotConnected(f"nats source on '{self.config.subject}': {exc}") from exc
         self._client = client
 
-    async def _connect_with_backoff(self) -> None:
-        """Connect, waiting longer after each failure, until connected or closed."""
-        config = self.config
-        if await until_connected(
-            self._connect,
-            self._closed,
-            config,
-            log=log,
-            undo=self._drop_client,
-        ):
-            log.info("connected to NATS for '%s'", config.subject)
-
     async def _drop_client(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -167,7 +155,10 @@ class NatsSource(Source):
 
     async def deliveries(self) -> AsyncIterator[Delivery]:
         if self._client is None:
-            await self._connect_with_backoff()
+            what = f"NATS for '{self.config.subject}'"
+            await until_connected(
+                self._connect, self._closed, self.config, log=log, what=what, undo=self._drop_client
+            )
         while not self._closed.is_set():
             for msg in await self._next():
                 if self.config.stream is None:

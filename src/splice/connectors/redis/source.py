@@ -122,20 +122,6 @@ class RedisSource(Source):
         self._client = client
         self._next_claim = time.monotonic() + self.config.min_idle
 
-    async def _connect_with_backoff(self) -> bool:
-        """Connect, waiting longer after each failure; False when closed first."""
-        config = self.config
-        connected = await until_connected(
-            self._connect,
-            self._closed,
-            config,
-            log=log,
-            undo=self._drop_client,
-        )
-        if connected:
-            log.info("connected to redis for stream '%s'", config.stream)
-        return connected
-
     async def _drop_client(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -149,7 +135,10 @@ class RedisSource(Source):
             await client.aclose()
 
     async def deliveries(self) -> AsyncIterator[Delivery]:
-        if self._client is None and not await self._connect_with_backoff():
+        what = f"redis for stream '{self.config.stream}'"
+        if self._client is None and not await until_connected(
+            self._connect, self._closed, self.config, log=log, what=what, undo=self._drop_client
+        ):
             return
         client = self._client
         assert client is not None
