@@ -6,6 +6,7 @@ started; the refusing one is a second nats-server the test starts with a user an
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,3 +110,28 @@ async def test_refused_credentials_are_not_an_outage_and_stop_the_open(
         assert caught.value.code == "nats-refused"
         assert "Authorization Violation" in str(caught.value)
         assert "wrong" not in str(caught.value)
+
+
+async def test_a_server_that_never_answers_is_named_with_the_timeout(context: Context) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # accepts, never speaks NATS
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        out = NatsSink(
+            NatsSinkConfig(url=f"nats://127.0.0.1:{port}", subject="x", connect_timeout=0.3),
+            context,
+        )
+        with pytest.raises(NotConnected) as caught:
+            await out.open()
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    message = str(caught.value)
+    assert caught.value.code == "nats-connect"
+    assert not message.endswith(": "), message  # an error without text is named by its type

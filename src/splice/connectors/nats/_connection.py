@@ -130,7 +130,7 @@ async def connect(config: NatsConnectionConfig, name: str) -> Client:
             ) from exc
         cause = seen[-1] if seen else exc
         raise NotConnected(
-            f"cannot connect to NATS at {where}: {cause or type(cause).__name__}",
+            f"cannot connect to NATS at {where}: {str(cause) or type(cause).__name__}",
             code="nats-connect",
         ) from exc
     # nats-py would retry a failed first connect forever (the runtime's job); once
